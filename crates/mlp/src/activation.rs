@@ -1,0 +1,355 @@
+//! Element-wise nonlinearities φ, each with its exact derivative φ′ beside it.
+//!
+//! A layer applies its activation to its *input*, before the affine map
+//! (MATH.md §1, (19)): `x^l = b^l + w^l Φ^l(x^{l-1})`. The derivative is the
+//! diagonal of `DΦ^l` in (18).
+//!
+//! The scalar functions [`Activation::value`] and [`Activation::derivative`]
+//! are the single source of truth; the slice versions used by the batched
+//! code ([`Activation::apply`], [`Activation::backprop`]) dispatch once and
+//! run the same formulas in a tight loop.
+//!
+//! # Derivatives at kinks
+//!
+//! As PyTorch does: `relu′(0) = 0`, `leaky_relu′(0) = slope`,
+//! `elu′(0) = alpha`, `selu′(0) = scale * alpha` (the left-hand derivative for
+//! all but relu, whose derivative at 0 is taken as 0). Everywhere else the
+//! derivative is exact up to rounding.
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::error::Error;
+use crate::float::Float;
+
+/// SELU's λ (Klambauer et al., 2017), as in PyTorch.
+pub const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
+/// SELU's α (Klambauer et al., 2017), as in PyTorch.
+pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
+/// Default negative slope of [`Activation::LeakyRelu`] (PyTorch's).
+pub const LEAKY_RELU_SLOPE: f64 = 0.01;
+
+const FRAC_1_SQRT_2: f64 = core::f64::consts::FRAC_1_SQRT_2;
+/// 1 / sqrt(2 pi), the standard normal density at 0.
+const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+/// sqrt(2 / pi), the constant inside the tanh form of GELU.
+const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+const GELU_TANH_CUBIC: f64 = 0.044_715;
+
+/// The element-wise nonlinearity φ a layer applies to its input (MATH.md (19)).
+///
+/// Written in files and on the command line by its [`Display`](fmt::Display)
+/// form: the snake-case name, with a non-default parameter after a colon
+/// (`leaky_relu:0.2`, `elu:0.5`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Activation {
+    /// `x`.
+    Identity,
+    /// `max(x, 0)`.
+    Relu,
+    /// `x` for `x > 0`, else `slope * x`.
+    LeakyRelu {
+        /// The slope for negative inputs (default 0.01).
+        slope: f64,
+    },
+    /// `x` for `x > 0`, else `alpha * (exp(x) - 1)`.
+    Elu {
+        /// The saturation value for large negative inputs (default 1).
+        alpha: f64,
+    },
+    /// `scale * elu_alpha(x)` with the fixed constants [`SELU_SCALE`], [`SELU_ALPHA`].
+    Selu,
+    /// `x * Φ(x)` with Φ the standard normal CDF, exact (`erf`) form.
+    Gelu,
+    /// The tanh approximation of GELU,
+    /// `x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`, as a function in its own right.
+    GeluTanh,
+    /// `x * sigmoid(x)` (also called swish).
+    Silu,
+    /// `ln(1 + exp(x))`, computed without overflow.
+    Softplus,
+    /// `tanh(x)`.
+    Tanh,
+    /// `1 / (1 + exp(-x))`, computed without overflow.
+    Sigmoid,
+    /// `sin(x)`.
+    Sin,
+    /// `exp(-x^2)`.
+    Gaussian,
+}
+
+/// Every activation name [`Activation::from_str`] accepts.
+pub const ACTIVATION_NAMES: &str = "identity, relu, leaky_relu[:slope], elu[:alpha], selu, gelu, \
+     gelu_tanh, silu, softplus, tanh, sigmoid, sin, gaussian";
+
+impl Activation {
+    /// Every variant once, with default parameters (for tests and listings).
+    pub const ALL: [Activation; 13] = [
+        Activation::Identity,
+        Activation::Relu,
+        Activation::LeakyRelu { slope: LEAKY_RELU_SLOPE },
+        Activation::Elu { alpha: 1.0 },
+        Activation::Selu,
+        Activation::Gelu,
+        Activation::GeluTanh,
+        Activation::Silu,
+        Activation::Softplus,
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Activation::Sin,
+        Activation::Gaussian,
+    ];
+
+    /// The snake-case name, without parameters.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Identity => "identity",
+            Self::Relu => "relu",
+            Self::LeakyRelu { .. } => "leaky_relu",
+            Self::Elu { .. } => "elu",
+            Self::Selu => "selu",
+            Self::Gelu => "gelu",
+            Self::GeluTanh => "gelu_tanh",
+            Self::Silu => "silu",
+            Self::Softplus => "softplus",
+            Self::Tanh => "tanh",
+            Self::Sigmoid => "sigmoid",
+            Self::Sin => "sin",
+            Self::Gaussian => "gaussian",
+        }
+    }
+
+    /// Whether φ′ is discontinuous somewhere (at 0): finite differences across
+    /// such a point do not converge to φ′.
+    pub fn has_kink(self) -> bool {
+        match self {
+            Self::Relu | Self::Selu => true,
+            Self::LeakyRelu { slope } => slope != 1.0,
+            Self::Elu { alpha } => alpha != 1.0,
+            _ => false,
+        }
+    }
+
+    /// φ(x).
+    #[inline]
+    pub fn value<F: Float>(self, x: F) -> F {
+        let zero = F::zero();
+        match self {
+            Self::Identity => x,
+            Self::Relu => x.max(zero),
+            Self::LeakyRelu { slope } => {
+                if x > zero {
+                    x
+                } else {
+                    F::cast(slope) * x
+                }
+            }
+            Self::Elu { alpha } => {
+                if x > zero {
+                    x
+                } else {
+                    F::cast(alpha) * x.exp_m1()
+                }
+            }
+            Self::Selu => {
+                let scale = F::cast(SELU_SCALE);
+                if x > zero { scale * x } else { scale * F::cast(SELU_ALPHA) * x.exp_m1() }
+            }
+            Self::Gelu => F::cast(0.5) * x * (F::one() + (x * F::cast(FRAC_1_SQRT_2)).erf()),
+            Self::GeluTanh => {
+                let t = gelu_tanh_inner(x).tanh();
+                F::cast(0.5) * x * (F::one() + t)
+            }
+            Self::Silu => x * sigmoid(x),
+            Self::Softplus => x.max(zero) + (-x.abs()).exp().ln_1p(),
+            Self::Tanh => x.tanh(),
+            Self::Sigmoid => sigmoid(x),
+            Self::Sin => x.sin(),
+            Self::Gaussian => (-x * x).exp(),
+        }
+    }
+
+    /// φ′(x): the diagonal of `DΦ` in (18). At kinks, see the [module docs](self).
+    #[inline]
+    pub fn derivative<F: Float>(self, x: F) -> F {
+        self.derivative_given(x, self.value(x))
+    }
+
+    /// φ′(x) given `y = φ(x)`, for the activations whose derivative is
+    /// cheapest from their value (tanh, sigmoid); equal to
+    /// [`derivative`](Self::derivative) bit for bit when `y` is `φ(x)`.
+    #[inline]
+    pub fn derivative_given<F: Float>(self, x: F, y: F) -> F {
+        let zero = F::zero();
+        let one = F::one();
+        match self {
+            Self::Identity => one,
+            Self::Relu => {
+                if x > zero {
+                    one
+                } else {
+                    zero
+                }
+            }
+            Self::LeakyRelu { slope } => {
+                if x > zero {
+                    one
+                } else {
+                    F::cast(slope)
+                }
+            }
+            Self::Elu { alpha } => {
+                if x > zero {
+                    one
+                } else {
+                    F::cast(alpha) * x.exp()
+                }
+            }
+            Self::Selu => {
+                let scale = F::cast(SELU_SCALE);
+                if x > zero { scale } else { scale * F::cast(SELU_ALPHA) * x.exp() }
+            }
+            // d/dx [x Φ(x)] = Φ(x) + x φ(x), with φ the standard normal density.
+            Self::Gelu => {
+                let cdf = F::cast(0.5) * (one + (x * F::cast(FRAC_1_SQRT_2)).erf());
+                cdf + x * F::cast(FRAC_1_SQRT_2PI) * (F::cast(-0.5) * x * x).exp()
+            }
+            Self::GeluTanh => {
+                let t = gelu_tanh_inner(x).tanh();
+                let inner_prime =
+                    F::cast(SQRT_2_OVER_PI) * (one + F::cast(3.0 * GELU_TANH_CUBIC) * x * x);
+                F::cast(0.5) * (one + t) + F::cast(0.5) * x * (one - t * t) * inner_prime
+            }
+            Self::Silu => {
+                let s = sigmoid(x);
+                s * (one + x * (one - s))
+            }
+            Self::Softplus => sigmoid(x),
+            Self::Tanh => one - y * y,
+            Self::Sigmoid => y * (one - y),
+            Self::Sin => x.cos(),
+            Self::Gaussian => F::cast(-2.0) * x * y,
+        }
+    }
+
+    /// `y[k] = φ(x[k])`.
+    ///
+    /// # Panics
+    /// If the slices differ in length.
+    pub fn apply<F: Float>(self, x: &[F], y: &mut [F]) {
+        assert_eq!(x.len(), y.len(), "Activation::apply: slice lengths");
+        // One match outside the loop, so each arm is a tight, inlinable loop.
+        macro_rules! map {
+            ($act:expr) => {
+                for (yk, &xk) in y.iter_mut().zip(x) {
+                    *yk = $act.value(xk);
+                }
+            };
+        }
+        match self {
+            Self::Identity => y.copy_from_slice(x),
+            Self::Relu => map!(Self::Relu),
+            Self::Tanh => map!(Self::Tanh),
+            Self::Sigmoid => map!(Self::Sigmoid),
+            other => map!(other),
+        }
+    }
+
+    /// `g[k] *= φ′(x[k])`, given `y = φ(x)`: one step of (18) on a batch,
+    /// `Δ^{l-1} = (Δ^l W^l) ⊙ Φ′(X^{l-1})` (MATH.md §5).
+    ///
+    /// # Panics
+    /// If the slices differ in length.
+    pub fn backprop<F: Float>(self, x: &[F], y: &[F], g: &mut [F]) {
+        assert!(x.len() == g.len() && y.len() == g.len(), "Activation::backprop: slice lengths");
+        macro_rules! map {
+            ($act:expr) => {
+                for ((gk, &xk), &yk) in g.iter_mut().zip(x).zip(y) {
+                    *gk = *gk * $act.derivative_given(xk, yk);
+                }
+            };
+        }
+        match self {
+            Self::Identity => {}
+            Self::Relu => map!(Self::Relu),
+            Self::Tanh => map!(Self::Tanh),
+            Self::Sigmoid => map!(Self::Sigmoid),
+            other => map!(other),
+        }
+    }
+}
+
+/// The logistic function, without overflow for inputs of any magnitude.
+#[inline]
+pub(crate) fn sigmoid<F: Float>(x: F) -> F {
+    if x >= F::zero() {
+        F::one() / (F::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (F::one() + e)
+    }
+}
+
+#[inline]
+fn gelu_tanh_inner<F: Float>(x: F) -> F {
+    F::cast(SQRT_2_OVER_PI) * (x + F::cast(GELU_TANH_CUBIC) * x * x * x)
+}
+
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::LeakyRelu { slope } if slope != LEAKY_RELU_SLOPE => {
+                write!(f, "leaky_relu:{slope}")
+            }
+            Self::Elu { alpha } if alpha != 1.0 => write!(f, "elu:{alpha}"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+impl FromStr for Activation {
+    type Err = Error;
+
+    /// Parses the [`Display`](fmt::Display) form: a name, and for `leaky_relu`
+    /// and `elu` an optional `:parameter`. Underscores and hyphens are interchangeable.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let unknown = || Error::UnknownActivation { name: s.to_owned(), known: ACTIVATION_NAMES };
+        let normalised = s.trim().to_ascii_lowercase().replace('-', "_");
+        let (name, parameter) = match normalised.split_once(':') {
+            Some((name, p)) => {
+                let value: f64 = p.trim().parse().map_err(|_| unknown())?;
+                if !value.is_finite() {
+                    return Err(unknown());
+                }
+                (name.trim().to_owned(), Some(value))
+            }
+            None => (normalised, None),
+        };
+        let activation = match (name.as_str(), parameter) {
+            ("leaky_relu", p) => Self::LeakyRelu { slope: p.unwrap_or(LEAKY_RELU_SLOPE) },
+            ("elu", p) => Self::Elu { alpha: p.unwrap_or(1.0) },
+            (_, Some(_)) => return Err(unknown()),
+            (name, None) => *Self::ALL.iter().find(|a| a.name() == name).ok_or_else(unknown)?,
+        };
+        Ok(activation)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Activation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Activation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,81 @@
+//! The library's error type: structured variants, one per kind of bad input.
+
+use crate::loss::Loss;
+
+/// What went wrong. Bad input from a caller (a network description, targets,
+/// a configuration value) is an `Err`; a violated internal invariant, such as
+/// slices of the wrong length handed to a kernel, panics and says so in the
+/// function's `# Panics` section.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The widths and activations do not describe a network.
+    #[error("invalid network: {reason}")]
+    InvalidNetwork {
+        /// Why, in words.
+        reason: String,
+    },
+    /// A configuration value is out of its range; `field` names it with its path.
+    #[error("invalid {field}: {reason}")]
+    InvalidConfig {
+        /// The field, e.g. `"init.gain"`.
+        field: &'static str,
+        /// Why, in words.
+        reason: String,
+    },
+    /// A slice or data set has the wrong size.
+    #[error("{what}: expected {expected}, got {got}")]
+    ShapeMismatch {
+        /// What was measured, e.g. `"parameters"`.
+        what: &'static str,
+        /// The size required.
+        expected: usize,
+        /// The size given.
+        got: usize,
+    },
+    /// A target value does not suit the loss (a class label out of range,
+    /// a probability outside `[0, 1]`); `row` is the 0-based sample index.
+    #[error("target of sample {row}: {reason}")]
+    InvalidTarget {
+        /// 0-based index of the sample within the batch.
+        row: usize,
+        /// Why, in words.
+        reason: String,
+    },
+    /// The loss cannot be used with these targets or this network.
+    #[error("loss {loss}: {reason}")]
+    LossMismatch {
+        /// The loss asked for.
+        loss: Loss,
+        /// Why, in words.
+        reason: String,
+    },
+    /// Residuals and their Jacobian exist only for sums of squares.
+    #[error(
+        "loss {loss} is not a sum of squares, so it has no residuals \
+         (use sse or mse, or a gradient-based solver)"
+    )]
+    NotLeastSquares {
+        /// The loss asked for.
+        loss: Loss,
+    },
+    /// A name that is not one of the known activations.
+    #[error("unknown activation {name:?} (known: {known})")]
+    UnknownActivation {
+        /// The name given.
+        name: String,
+        /// The accepted names, comma-separated.
+        known: &'static str,
+    },
+    /// A name that is not one of the known losses.
+    #[error("unknown loss {name:?} (known: {known})")]
+    UnknownLoss {
+        /// The name given.
+        name: String,
+        /// The accepted names, comma-separated.
+        known: &'static str,
+    },
+}
+
+/// `Result` with the library's [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,188 @@
+//! The handful of dense kernels the network needs, and the only module that
+//! names the matrix crate (faer).
+//!
+//! Every matrix is a row-major slice with its shape passed beside it, as
+//! everywhere in `mlp`. Each product is `C ← op(A) op(B)` or
+//! `C ← C + op(A) op(B)`, chosen by [`Accumulate`]; the suffix names the
+//! operations (`n`: as stored, `t`: transposed).
+//!
+//! Why faer: on this project's machines (x86-64 with AVX-512) its single-thread
+//! products match the fastest Rust GEMM at MLP shapes, and after the first call
+//! on a thread it allocates nothing (its packing buffers are thread-local),
+//! which the allocation-free training step relies on; `gemm` 0.19 allocates
+//! packing buffers on every call. Measurements are in ARCHITECTURE.md.
+//!
+//! Products run on the calling thread (`Par::Seq`): a product's summation order
+//! then depends only on its shapes, so results are reproducible bit for bit.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+
+use crate::float::Float;
+
+/// Whether a product overwrites its destination or adds to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accumulate {
+    /// `C ← op(A) op(B)`.
+    Overwrite,
+    /// `C ← C + op(A) op(B)`.
+    Add,
+}
+
+/// The matrix crate's view of a [`Float`]. Not nameable outside the crate, so
+/// [`Float`] stays sealed and the matrix crate stays an implementation detail.
+pub trait Scalar: Copy + 'static {
+    #[doc(hidden)]
+    fn product(
+        dst: MatMut<'_, Self>,
+        accumulate: Accumulate,
+        lhs: MatRef<'_, Self>,
+        rhs: MatRef<'_, Self>,
+    );
+}
+
+macro_rules! impl_scalar {
+    ($t:ty) => {
+        impl Scalar for $t {
+            #[inline]
+            fn product(
+                dst: MatMut<'_, $t>,
+                accumulate: Accumulate,
+                lhs: MatRef<'_, $t>,
+                rhs: MatRef<'_, $t>,
+            ) {
+                let accum = match accumulate {
+                    Accumulate::Overwrite => Accum::Replace,
+                    Accumulate::Add => Accum::Add,
+                };
+                matmul(dst, accum, lhs, rhs, 1.0, Par::Seq);
+            }
+        }
+    };
+}
+impl_scalar!(f32);
+impl_scalar!(f64);
+
+/// `C[m, n] (+)= A[m, k] · B[n, k]ᵀ`: the forward product `A^{l-1} (W^l)ᵀ` of §5.
+///
+/// # Panics
+/// If a slice length disagrees with the shape.
+#[track_caller]
+pub(crate) fn gemm_nt<F: Float>(
+    c: &mut [F],
+    a: &[F],
+    b: &[F],
+    (m, n, k): (usize, usize, usize),
+    acc: Accumulate,
+) {
+    let a = MatRef::from_row_major_slice(a, m, k);
+    let b = MatRef::from_row_major_slice(b, n, k).transpose();
+    F::product(MatMut::from_row_major_slice_mut(c, m, n), acc, a, b);
+}
+
+/// `C[m, n] (+)= A[k, m]ᵀ · B[k, n]`: the weight gradient `(Δ^l)ᵀ A^{l-1}` of §5.
+///
+/// # Panics
+/// If a slice length disagrees with the shape.
+#[track_caller]
+pub(crate) fn gemm_tn<F: Float>(
+    c: &mut [F],
+    a: &[F],
+    b: &[F],
+    (m, n, k): (usize, usize, usize),
+    acc: Accumulate,
+) {
+    let a = MatRef::from_row_major_slice(a, k, m).transpose();
+    let b = MatRef::from_row_major_slice(b, k, n);
+    F::product(MatMut::from_row_major_slice_mut(c, m, n), acc, a, b);
+}
+
+/// `C[m, n] (+)= A[m, k] · B[k, n]`: the back-propagated `Δ^l W^l` of §5.
+///
+/// # Panics
+/// If a slice length disagrees with the shape.
+#[track_caller]
+pub(crate) fn gemm_nn<F: Float>(
+    c: &mut [F],
+    a: &[F],
+    b: &[F],
+    (m, n, k): (usize, usize, usize),
+    acc: Accumulate,
+) {
+    let a = MatRef::from_row_major_slice(a, m, k);
+    let b = MatRef::from_row_major_slice(b, k, n);
+    F::product(MatMut::from_row_major_slice_mut(c, m, n), acc, a, b);
+}
+
+/// `out[j] = Σ_i A[i, j]` for `A[rows, out.len()]`: the bias gradient `1ᵀ Δ^l`.
+/// Rows are added in order, so the result is reproducible.
+///
+/// # Panics
+/// If `a.len()` is not `rows * out.len()`.
+#[track_caller]
+pub(crate) fn column_sums<F: Float>(a: &[F], out: &mut [F]) {
+    let cols = out.len();
+    assert!(cols > 0 && a.len().is_multiple_of(cols), "column_sums: shape");
+    out.fill(F::zero());
+    for row in a.chunks_exact(cols) {
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o = *o + v;
+        }
+    }
+}
+
+/// Writes `row` into each of the `out.len() / row.len()` rows of `out`.
+pub(crate) fn broadcast_rows<F: Float>(row: &[F], out: &mut [F]) {
+    for dst in out.chunks_exact_mut(row.len()) {
+        dst.copy_from_slice(row);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Naive triple loop with explicit strides, the definition of each product.
+    fn naive(
+        a: impl Fn(usize, usize) -> f64,
+        b: impl Fn(usize, usize) -> f64,
+        m: usize,
+        n: usize,
+        k: usize,
+    ) -> Vec<f64> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|p| a(i, p) * b(p, j)).sum();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn products_match_the_naive_definition() {
+        let (m, n, k) = (5, 3, 4);
+        let a: Vec<f64> = (0..m * k).map(|v| f64::from(v as u32) * 0.5 - 3.0).collect();
+        let b: Vec<f64> = (0..n * k).map(|v| 1.0 / (1.0 + f64::from(v as u32))).collect();
+        let close = |x: &[f64], y: &[f64]| x.iter().zip(y).all(|(x, y)| (x - y).abs() < 1e-12);
+
+        let mut c = vec![1.0; m * n];
+        gemm_nt(&mut c, &a, &b, (m, n, k), Accumulate::Overwrite);
+        assert!(close(&c, &naive(|i, p| a[i * k + p], |p, j| b[j * k + p], m, n, k)));
+
+        let at: Vec<f64> = (0..k * m).map(|v| f64::from(v as u32).sin()).collect();
+        let bt: Vec<f64> = (0..k * n).map(|v| f64::from(v as u32).cos()).collect();
+        let mut c = vec![1.0; m * n];
+        gemm_tn(&mut c, &at, &bt, (m, n, k), Accumulate::Add);
+        let expected = naive(|i, p| at[p * m + i], |p, j| bt[p * n + j], m, n, k);
+        assert!(close(&c, &expected.iter().map(|e| e + 1.0).collect::<Vec<_>>()));
+
+        let mut c = vec![0.0; m * n];
+        gemm_nn(&mut c, &a, &bt, (m, n, k), Accumulate::Overwrite);
+        assert!(close(&c, &naive(|i, p| a[i * k + p], |p, j| bt[p * n + j], m, n, k)));
+
+        let mut sums = vec![9.0; 3];
+        column_sums(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &mut sums);
+        assert_eq!(sums, [5.0, 7.0, 9.0]);
+    }
+}
