@@ -1,0 +1,126 @@
+//! Criterion benches of the network kernels: forward, backward and Jacobian
+//! at a few (widths, batch) sizes, and the batched backward against the
+//! per-sample reference. Throughput is in samples, so results read as
+//! samples per second. CI only compiles them (`cargo bench --no-run`).
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use mlp::network::reference;
+use mlp::{Activation, Float, Init, Loss, Network, Params, Targets, Workspace};
+
+/// (name, widths, hidden activation, batch): the notes' sine fit, an
+/// MNIST-sized classifier, and a small sensor model.
+const SHAPES: [(&str, &[usize], Activation, usize); 3] = [
+    ("sine 1-32-32-1 tanh", &[1, 32, 32, 1], Activation::Tanh, 1000),
+    ("mnist 784-256-128-10 relu", &[784, 256, 128, 10], Activation::Relu, 128),
+    ("sensor 8-64-64-4 gelu", &[8, 64, 64, 4], Activation::Gelu, 256),
+];
+
+struct Setup<F> {
+    net: Network,
+    params: Params<F>,
+    input: Vec<F>,
+    targets: Vec<F>,
+    batch: usize,
+}
+
+fn setup<F: Float>(widths: &[usize], hidden: Activation, batch: usize) -> Setup<F> {
+    let net = Network::with_hidden_activation(widths, hidden).unwrap();
+    let params = Params::init(&net, Init::HeNormal, 1).unwrap();
+    let input = (0..batch * net.inputs()).map(|k| F::cast((k as f64 * 0.731).sin())).collect();
+    let targets = (0..batch * net.outputs()).map(|k| F::cast((k as f64 * 0.193).cos())).collect();
+    Setup { net, params, input, targets, batch }
+}
+
+fn forward(c: &mut Criterion) {
+    let mut group = c.benchmark_group("forward");
+    for (name, widths, hidden, batch) in SHAPES {
+        let s = setup::<f32>(widths, hidden, batch);
+        let mut ws = Workspace::new(&s.net, batch);
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_function(BenchmarkId::new("f32", name), |b| {
+            b.iter(|| s.net.forward(&s.params, &s.input, &mut ws)[0]);
+        });
+    }
+    group.finish();
+}
+
+fn backward<F: Float>(c: &mut Criterion) {
+    let mut group = c.benchmark_group(format!("forward+backward {}", F::NAME));
+    for (name, widths, hidden, batch) in SHAPES {
+        let s = setup::<F>(widths, hidden, batch);
+        let mut ws = Workspace::new(&s.net, batch);
+        let mut grad = vec![F::zero(); s.net.num_params()];
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let targets = Targets::Values(&s.targets);
+                s.net
+                    .loss_and_gradient(
+                        &s.params,
+                        &s.input,
+                        targets,
+                        Loss::MeanSquared,
+                        &mut ws,
+                        &mut grad,
+                    )
+                    .unwrap()
+            });
+        });
+    }
+    group.finish();
+}
+
+fn backward_vs_reference(c: &mut Criterion) {
+    let mut group = c.benchmark_group("gradient: batched vs reference, 8-64-64-4, batch 64");
+    let s = setup::<f64>(&[8, 64, 64, 4], Activation::Tanh, 64);
+    let mut ws = Workspace::new(&s.net, s.batch);
+    let mut grad = vec![0.0; s.net.num_params()];
+    group.throughput(Throughput::Elements(s.batch as u64));
+    group.bench_function("batched", |b| {
+        b.iter(|| {
+            let targets = Targets::Values(&s.targets);
+            s.net.loss_and_gradient(
+                &s.params,
+                &s.input,
+                targets,
+                Loss::SumOfSquares,
+                &mut ws,
+                &mut grad,
+            )
+        });
+    });
+    group.bench_function("reference", |b| {
+        b.iter(|| {
+            (0..s.batch)
+                .map(|k| {
+                    let f = &s.input[k * 8..(k + 1) * 8];
+                    let y = &s.targets[k * 4..(k + 1) * 4];
+                    reference::sse_gradient(&s.net, &s.params, f, y).0
+                })
+                .sum::<f64>()
+        });
+    });
+    group.finish();
+}
+
+fn jacobian(c: &mut Criterion) {
+    let mut group = c.benchmark_group("parameter Jacobian f64");
+    let s = setup::<f64>(&[8, 32, 32, 4], Activation::Tanh, 64);
+    let mut ws = Workspace::new(&s.net, s.batch);
+    let mut jac = vec![0.0; s.batch * s.net.outputs() * s.net.num_params()];
+    group.throughput(Throughput::Elements(s.batch as u64));
+    group.bench_function("8-32-32-4 tanh, batch 64", |b| {
+        b.iter(|| s.net.parameter_jacobian(&s.params, &s.input, &mut ws, &mut jac));
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    forward,
+    backward::<f32>,
+    backward::<f64>,
+    backward_vs_reference,
+    jacobian
+);
+criterion_main!(benches);

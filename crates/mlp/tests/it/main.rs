@@ -1,0 +1,19 @@
+//! The library's one integration-test binary (plus `tests/alloc.rs`, which
+//! needs its own `#[global_allocator]`). Each module checks one contract of
+//! MATH.md; `support` holds the shared case generator and the tolerances.
+
+/// Random networks, data and finite differences; the tolerances, in one place.
+mod support;
+
+/// The batched gradient equals the per-sample reference summed (MATH §5).
+mod batched_vs_reference;
+/// The composition rule (5), bit for bit.
+mod composition;
+/// Numbers from an independent implementation (JAX), in `tests/data/golden`.
+mod golden;
+/// Back-propagation equals central finite differences (proptest, f64 and f32).
+mod gradient_check;
+/// Seeded initialisation: reproducible, portable, with the documented scales.
+mod init;
+/// Jacobians: (10) `2 Jᵀ r = ∇S`, (18) layer by layer, (20), input Jacobian.
+mod jacobian;
