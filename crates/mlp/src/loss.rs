@@ -286,14 +286,28 @@ impl Loss {
         width: usize,
         targets: Targets<'_, F>,
     ) -> Result<F> {
+        self.value_scaled(outputs, width, targets, self.scale(outputs.len() / width, width))
+    }
+
+    /// `scale * Σ_s l(x_s, y_s)`: the value half of
+    /// [`value_and_gradient_scaled`](Self::value_and_gradient_scaled).
+    ///
+    /// # Errors
+    /// As [`check_targets`](Self::check_targets).
+    pub fn value_scaled<F: Float>(
+        self,
+        outputs: &[F],
+        width: usize,
+        targets: Targets<'_, F>,
+        scale: f64,
+    ) -> Result<F> {
         let rows = outputs.len() / width;
         self.check_targets(targets, rows, width)?;
-        let scale = F::cast(self.scale(rows, width));
         let mut sum = F::zero();
         for (s, x) in outputs.chunks_exact(width).enumerate() {
             sum = sum + self.row(x, targets.row(s, width), None);
         }
-        Ok(scale * sum)
+        Ok(F::cast(scale) * sum)
     }
 
     /// The loss of a batch and its gradient `dLoss/dX^L` (`Δ^L` of §5),
