@@ -59,18 +59,22 @@
 pub mod activation;
 #[cfg(feature = "ndarray")]
 mod array;
+pub mod data;
 mod error;
 mod float;
 mod linalg;
 pub mod loss;
 pub mod network;
+pub mod optim;
 pub mod rng;
 
 pub use activation::{ACTIVATION_NAMES, Activation, LEAKY_RELU_SLOPE, SELU_ALPHA, SELU_SCALE};
+pub use data::{Dataset, TargetData};
 pub use error::{Error, Result};
 pub use float::Float;
 pub use loss::{LOSS_NAMES, Loss, RowTarget, Targets};
 pub use network::{BiasInit, Init, InitConfig, Layer, LayerMut, Network, Params, Workspace};
+pub use optim::{Objective, Optimizer, OptimizerConfig, StepOutcome, StopReason};
 pub use rng::Rng;
 
 /// The README's example, compiled and run as a doctest so it cannot rot.

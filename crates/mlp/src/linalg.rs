@@ -138,6 +138,56 @@ pub(crate) fn broadcast_rows<F: Float>(row: &[F], out: &mut [F]) {
     }
 }
 
+/// Solves `A x = b` for symmetric positive definite `A` (`[n, n]`) by
+/// Cholesky: `A` is overwritten with its lower factor `L` (`A = L Lᵀ`), `b`
+/// with `x`. Returns `false`, with `A` and `b` clobbered, if `A` is not
+/// numerically positive definite. The LM step (Moré 1978) is its only user;
+/// `n` is the parameter count, so the O(n³/3) loop is fine where `JᵀJ` fits.
+///
+/// # Panics
+/// If `a.len() != b.len()²`.
+#[track_caller]
+#[allow(clippy::needless_range_loop)] // subscripts as in the formulas
+pub(crate) fn cholesky_solve<F: Float>(a: &mut [F], b: &mut [F]) -> bool {
+    let n = b.len();
+    assert_eq!(a.len(), n * n, "cholesky_solve: shape");
+    for j in 0..n {
+        let mut d = a[j * n + j];
+        for k in 0..j {
+            d = d - a[j * n + k] * a[j * n + k];
+        }
+        if !(d > F::zero() && d.is_finite()) {
+            return false;
+        }
+        let d = d.sqrt();
+        a[j * n + j] = d;
+        // L[i][j] = (A[i][j] − Σ_k L[i][k] L[j][k]) / L[j][j] for the rows below.
+        for i in j + 1..n {
+            let mut s = a[i * n + j];
+            for k in 0..j {
+                s = s - a[i * n + k] * a[j * n + k];
+            }
+            a[i * n + j] = s / d;
+        }
+    }
+    // Forward substitution L y = b, then back substitution Lᵀ x = y.
+    for i in 0..n {
+        let mut s = b[i];
+        for k in 0..i {
+            s = s - a[i * n + k] * b[k];
+        }
+        b[i] = s / a[i * n + i];
+    }
+    for i in (0..n).rev() {
+        let mut s = b[i];
+        for k in i + 1..n {
+            s = s - a[k * n + i] * b[k];
+        }
+        b[i] = s / a[i * n + i];
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,3 +17,5 @@ mod gradient_check;
 mod init;
 /// Jacobians: (10) `2 Jᵀ r = ∇S`, (18) layer by layer, (20), input Jacobian.
 mod jacobian;
+/// Every solver on XOR, the sine fit and Rosenbrock; GD never increases S; threads.
+mod optimizers;

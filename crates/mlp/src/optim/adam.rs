@@ -1,0 +1,134 @@
+//! Adam (Kingma & Ba, ICLR 2015) and AdamW (Loshchilov & Hutter, ICLR 2019),
+//! as PyTorch computes them:
+//!
+//! ```text
+//! g ← ∇ + λ V                         (Adam's L2 weight decay)
+//! V ← V (1 − η λ)                     (AdamW's decoupled weight decay)
+//! m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²
+//! V ← V − η (m / (1 − β₁ᵗ)) / (sqrt(v / (1 − β₂ᵗ)) + ε)
+//! ```
+
+use super::{Objective, Optimizer, StepOutcome, StopReason, check, norm};
+use crate::error::Result;
+use crate::float::Float;
+
+/// Settings of [`Adam`] (used by both `adam` and `adamw`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
+pub struct AdamConfig {
+    /// `η` (default 1e-3).
+    pub learning_rate: f64,
+    /// `β₁` in `[0, 1)` (default 0.9).
+    pub beta1: f64,
+    /// `β₂` in `[0, 1)` (default 0.999).
+    pub beta2: f64,
+    /// `ε` (default 1e-8).
+    pub epsilon: f64,
+    /// `λ` (default 0 for `adam`, 0.01 for `adamw`).
+    pub weight_decay: f64,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        Self { learning_rate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weight_decay: 0.0 }
+    }
+}
+
+/// How [`Adam`] applies weight decay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decay {
+    /// Added to the gradient (Adam).
+    L2,
+    /// Applied to the parameters directly (AdamW).
+    Decoupled,
+}
+
+/// Adam or AdamW.
+#[derive(Clone, Debug)]
+pub struct Adam<F> {
+    config: AdamConfig,
+    decay: Decay,
+    t: i32,
+    gradient: Vec<F>,
+    m: Vec<F>,
+    v: Vec<F>,
+}
+
+impl<F: Float> Adam<F> {
+    /// # Errors
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) naming the field out of range.
+    pub fn new(config: AdamConfig, decay: Decay, num_params: usize) -> Result<Self> {
+        let c = &config;
+        check(c.learning_rate.is_finite() && c.learning_rate > 0.0, "adam.learning_rate", || {
+            format!("must be positive, got {}", c.learning_rate)
+        })?;
+        check((0.0..1.0).contains(&c.beta1), "adam.beta1", || {
+            format!("must be in [0, 1), got {}", c.beta1)
+        })?;
+        check((0.0..1.0).contains(&c.beta2), "adam.beta2", || {
+            format!("must be in [0, 1), got {}", c.beta2)
+        })?;
+        check(c.epsilon > 0.0, "adam.epsilon", || format!("must be positive, got {}", c.epsilon))?;
+        check(c.weight_decay >= 0.0 && c.weight_decay.is_finite(), "adam.weight_decay", || {
+            format!("must be non-negative, got {}", c.weight_decay)
+        })?;
+        Ok(Self {
+            config,
+            decay,
+            t: 0,
+            gradient: vec![F::zero(); num_params],
+            m: vec![F::zero(); num_params],
+            v: vec![F::zero(); num_params],
+        })
+    }
+}
+
+impl<F: Float> Optimizer<F> for Adam<F> {
+    fn step(
+        &mut self,
+        objective: &mut dyn Objective<F>,
+        params: &mut [F],
+    ) -> Result<StepOutcome<F>> {
+        let loss = objective.loss_and_gradient(params, &mut self.gradient)?;
+        let gradient_norm = norm(&self.gradient);
+        let c = &self.config;
+        let mut outcome = StepOutcome {
+            loss,
+            loss_after: None,
+            gradient_norm,
+            step: c.learning_rate,
+            evaluations: 1,
+            stop: None,
+        };
+        if !loss.is_finite() || !gradient_norm.is_finite() {
+            outcome.stop = Some(StopReason::NonFinite);
+            return Ok(outcome);
+        }
+        self.t += 1;
+        let (b1, b2) = (F::cast(c.beta1), F::cast(c.beta2));
+        let (one, lr, eps, wd) =
+            (F::one(), F::cast(c.learning_rate), F::cast(c.epsilon), F::cast(c.weight_decay));
+        let correction1 = F::cast(1.0 - c.beta1.powi(self.t));
+        let correction2 = F::cast(1.0 - c.beta2.powi(self.t));
+        for (((p, &g), m), v) in
+            params.iter_mut().zip(&self.gradient).zip(&mut self.m).zip(&mut self.v)
+        {
+            let g = match self.decay {
+                Decay::L2 => g + wd * *p,
+                Decay::Decoupled => {
+                    *p = *p * (one - lr * wd);
+                    g
+                }
+            };
+            *m = b1 * *m + (one - b1) * g;
+            *v = b2 * *v + (one - b2) * g * g;
+            *p = *p - lr * (*m / correction1) / ((*v / correction2).sqrt() + eps);
+        }
+        Ok(outcome)
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.config.learning_rate = learning_rate;
+    }
+}

@@ -1,0 +1,242 @@
+//! Optimizers over the flat parameter vector, and the seam they share.
+//!
+//! An [`Objective`] is anything with a loss, a gradient and (for least-squares
+//! losses) residuals with their Jacobian; [`NetworkObjective`] is a network on
+//! a data set, and tests also use analytic functions such as Rosenbrock. An
+//! [`Optimizer`] takes one step on a `&mut [F]`. Settings are plain data
+//! ([`OptimizerConfig`]) with documented defaults, validated once by
+//! [`OptimizerConfig::build`].
+//!
+//! The algorithms, from the simplest:
+//!
+//! | name | algorithm | reference |
+//! |---|---|---|
+//! | `gd` | [`GradientDescent`]: full batch, backtracking (Armijo) step; never increases the loss (MATH §6, Theorem 1.1) | Nocedal & Wright, *Numerical Optimization*, 2nd ed. (2006), Alg. 3.1 |
+//! | `sgd` | [`Sgd`]: mini-batch, optional momentum or Nesterov momentum | Sutskever et al., ICML 2013 |
+//! | `rprop` | [`Rprop`]: iRPROP−, sign-based per-weight steps, full batch | Igel & Hüsken, *Improving the Rprop learning algorithm* (2000) |
+//! | `adam`, `adamw` | [`Adam`]: bias-corrected moments; AdamW decouples weight decay | Kingma & Ba, ICLR 2015; Loshchilov & Hutter, ICLR 2019 |
+//! | `lbfgs` | [`Lbfgs`]: limited-memory BFGS, two-loop recursion, strong Wolfe line search | Nocedal & Wright (2006), Alg. 7.4, 3.5, 3.6 |
+//! | `lm` | [`LevenbergMarquardt`]: `(JᵀJ + μD) δ = −Jᵀr` by Cholesky, adaptive μ, for sums of squares | Moré, *The Levenberg-Marquardt algorithm: implementation and theory* (1978); Nielsen's μ update (1999) |
+
+mod adam;
+mod gradient_descent;
+mod lbfgs;
+mod levenberg_marquardt;
+mod line_search;
+mod objective;
+mod rprop;
+mod sgd;
+
+pub use adam::{Adam, AdamConfig};
+pub use gradient_descent::{GradientDescent, GradientDescentConfig};
+pub use lbfgs::{Lbfgs, LbfgsConfig};
+pub use levenberg_marquardt::{LevenbergMarquardt, LevenbergMarquardtConfig};
+pub use line_search::{Backtracking, LineStep, StrongWolfe};
+pub use objective::NetworkObjective;
+pub use rprop::{Rprop, RpropConfig};
+pub use sgd::{Momentum, Sgd, SgdConfig};
+
+use crate::error::{Error, Result};
+use crate::float::Float;
+
+/// What an optimizer may ask of the problem it minimises (MATH.md §3-4).
+pub trait Objective<F: Float> {
+    /// The number of parameters `P`.
+    fn num_params(&self) -> usize;
+
+    /// The loss at `params`.
+    ///
+    /// # Errors
+    /// If the problem cannot be evaluated (for a network: bad targets).
+    fn loss(&mut self, params: &[F]) -> Result<F>;
+
+    /// The loss at `params`, writing its gradient into `gradient`.
+    ///
+    /// # Errors
+    /// As [`loss`](Self::loss).
+    fn loss_and_gradient(&mut self, params: &[F], gradient: &mut [F]) -> Result<F>;
+
+    /// The number of residuals `m` if the loss is `Σ r²`, else `None`.
+    fn num_residuals(&self) -> Option<usize>;
+
+    /// The residuals `r` (`[m]`) and their Jacobian `∂r/∂V` (`[m, P]` row-major).
+    ///
+    /// # Errors
+    /// [`Error::NotLeastSquares`]-like errors if the loss is not a sum of squares.
+    fn residuals_and_jacobian(
+        &mut self,
+        params: &[F],
+        residuals: &mut [F],
+        jacobian: &mut [F],
+    ) -> Result<()>;
+
+    /// The Gauss-Newton normal equations: writes `JᵀJ` (`[P, P]`) and `Jᵀr`
+    /// (`[P]`) and returns the loss `Σ r²`. The default forms `J` whole;
+    /// [`NetworkObjective`] accumulates them over chunks of rows instead.
+    ///
+    /// # Errors
+    /// As [`residuals_and_jacobian`](Self::residuals_and_jacobian).
+    fn normal_equations(&mut self, params: &[F], jtj: &mut [F], jtr: &mut [F]) -> Result<F> {
+        let p = self.num_params();
+        let m = self.num_residuals().ok_or_else(|| Error::InvalidConfig {
+            field: "solver",
+            reason: "this objective has no residuals".into(),
+        })?;
+        let mut r = vec![F::zero(); m];
+        let mut jac = vec![F::zero(); m * p];
+        self.residuals_and_jacobian(params, &mut r, &mut jac)?;
+        crate::linalg::gemm_tn(jtj, &jac, &jac, (p, p, m), crate::linalg::Accumulate::Overwrite);
+        crate::linalg::gemm_tn(jtr, &jac, &r, (p, 1, m), crate::linalg::Accumulate::Overwrite);
+        Ok(r.iter().map(|&v| v * v).sum())
+    }
+}
+
+/// Why an optimizer or the training loop stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The line search found no acceptable step (the point is stationary to
+    /// working precision, or the direction is not a descent direction).
+    LineSearchFailed,
+    /// Levenberg-Marquardt's damping grew past its limit without a decrease.
+    DampingOverflow,
+    /// The loss or gradient is not finite.
+    NonFinite,
+}
+
+/// What one optimizer step did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepOutcome<F> {
+    /// The loss at the parameters the step started from.
+    pub loss: F,
+    /// The loss at the new parameters, when the method evaluated it.
+    pub loss_after: Option<F>,
+    /// The Euclidean norm of the gradient at the starting point.
+    pub gradient_norm: F,
+    /// The length of the step taken (the line-search `eps`, or `|δ|` for LM).
+    pub step: f64,
+    /// Objective evaluations the step used.
+    pub evaluations: usize,
+    /// Set when the method cannot continue; the parameters are then unchanged.
+    pub stop: Option<StopReason>,
+}
+
+/// One iteration of an optimization method on a flat parameter vector.
+pub trait Optimizer<F: Float>: Send {
+    /// Takes one step from `params`, updating them in place. Full-batch
+    /// methods use the whole objective; [`Sgd`] and [`Adam`] are handed one
+    /// mini-batch objective per call.
+    ///
+    /// # Errors
+    /// If the objective cannot be evaluated.
+    fn step(
+        &mut self,
+        objective: &mut dyn Objective<F>,
+        params: &mut [F],
+    ) -> Result<StepOutcome<F>>;
+
+    /// Sets the learning rate for the next steps (for schedules); methods
+    /// without one (`lbfgs`, `lm`, `rprop`) ignore it.
+    fn set_learning_rate(&mut self, _learning_rate: f64) {}
+}
+
+/// Every optimizer and its settings: what the CLI, files and the training
+/// loop see.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum OptimizerConfig {
+    /// `gd`.
+    GradientDescent(GradientDescentConfig),
+    /// `sgd`.
+    Sgd(SgdConfig),
+    /// `adam`: weight decay, if any, is added to the gradient (L2).
+    Adam(AdamConfig),
+    /// `adamw`: weight decay is decoupled from the gradient.
+    AdamW(AdamConfig),
+    /// `lbfgs`.
+    Lbfgs(LbfgsConfig),
+    /// `lm`.
+    LevenbergMarquardt(LevenbergMarquardtConfig),
+    /// `rprop`.
+    Rprop(RpropConfig),
+}
+
+impl OptimizerConfig {
+    /// The short name: `gd`, `sgd`, `adam`, `adamw`, `lbfgs`, `lm`, `rprop`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::GradientDescent(_) => "gd",
+            Self::Sgd(_) => "sgd",
+            Self::Adam(_) => "adam",
+            Self::AdamW(_) => "adamw",
+            Self::Lbfgs(_) => "lbfgs",
+            Self::LevenbergMarquardt(_) => "lm",
+            Self::Rprop(_) => "rprop",
+        }
+    }
+
+    /// The settings of the optimizer called `name`, with their defaults.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for an unknown name.
+    pub fn default_for(name: &str) -> Result<Self> {
+        Ok(match name {
+            "gd" => Self::GradientDescent(GradientDescentConfig::default()),
+            "sgd" => Self::Sgd(SgdConfig::default()),
+            "adam" => Self::Adam(AdamConfig::default()),
+            "adamw" => Self::AdamW(AdamConfig { weight_decay: 0.01, ..AdamConfig::default() }),
+            "lbfgs" => Self::Lbfgs(LbfgsConfig::default()),
+            "lm" => Self::LevenbergMarquardt(LevenbergMarquardtConfig::default()),
+            "rprop" => Self::Rprop(RpropConfig::default()),
+            _ => {
+                return Err(Error::InvalidConfig {
+                    field: "solver",
+                    reason: format!(
+                        "unknown solver {name:?} (known: gd, sgd, adam, adamw, lbfgs, lm, rprop)"
+                    ),
+                });
+            }
+        })
+    }
+
+    /// Whether each step uses the whole data set (`gd`, `lbfgs`, `lm`, `rprop`)
+    /// rather than one mini-batch (`sgd`, `adam`, `adamw`).
+    pub fn is_full_batch(&self) -> bool {
+        !matches!(self, Self::Sgd(_) | Self::Adam(_) | Self::AdamW(_))
+    }
+
+    /// Validates the settings and builds the optimizer for `num_params` parameters.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the first field out of range.
+    pub fn build<F: Float>(&self, num_params: usize) -> Result<Box<dyn Optimizer<F>>> {
+        Ok(match self {
+            Self::GradientDescent(c) => Box::new(GradientDescent::new(*c, num_params)?),
+            Self::Sgd(c) => Box::new(Sgd::new(*c, num_params)?),
+            Self::Adam(c) => Box::new(Adam::new(*c, adam::Decay::L2, num_params)?),
+            Self::AdamW(c) => Box::new(Adam::new(*c, adam::Decay::Decoupled, num_params)?),
+            Self::Lbfgs(c) => Box::new(Lbfgs::new(*c, num_params)?),
+            Self::LevenbergMarquardt(c) => Box::new(LevenbergMarquardt::new(*c, num_params)?),
+            Self::Rprop(c) => Box::new(Rprop::new(*c, num_params)?),
+        })
+    }
+}
+
+/// `Err(InvalidConfig)` unless `ok`.
+pub(crate) fn check(ok: bool, field: &'static str, reason: impl FnOnce() -> String) -> Result<()> {
+    if ok { Ok(()) } else { Err(Error::InvalidConfig { field, reason: reason() }) }
+}
+
+/// Euclidean norm, summed in order in `f64`.
+pub(crate) fn norm<F: Float>(v: &[F]) -> F {
+    F::cast(v.iter().map(|x| x.as_f64() * x.as_f64()).sum::<f64>().sqrt())
+}
+
+/// Dot product, summed in order in `f64`.
+pub(crate) fn dot<F: Float>(a: &[F], b: &[F]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x.as_f64() * y.as_f64()).sum()
+}

@@ -1,0 +1,296 @@
+//! [`NetworkObjective`]: a network, a data set and a loss as an [`Objective`].
+//!
+//! The data set is evaluated in fixed chunks of rows (`chunk_rows`, 256 by
+//! default), each into its own buffer, and the chunks' losses and gradients
+//! are added in chunk order. Threads only decide which chunks run at the same
+//! time, never the order of any sum, so the result is bitwise the same for
+//! any number of threads; `chunk_rows` is part of the result's definition.
+//! The same scheme extends to several processes summing their chunks.
+
+use super::Objective;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::linalg::{Accumulate, gemm_tn};
+use crate::loss::{Loss, Targets};
+use crate::network::{Network, Workspace};
+
+/// Default rows per chunk.
+pub const CHUNK_ROWS: usize = 256;
+
+/// A network on a data set with a loss, plus optional L2 weight decay
+/// `(λ/2) Σ w²` over the weights (not the biases).
+#[derive(Debug)]
+pub struct NetworkObjective<'a, F: Float> {
+    net: &'a Network,
+    data: &'a Dataset<F>,
+    loss: Loss,
+    scale: f64,
+    weight_decay: f64,
+    chunk_rows: usize,
+    threads: usize,
+    workers: Vec<Worker<F>>,
+}
+
+#[derive(Debug)]
+struct Worker<F> {
+    ws: Workspace<F>,
+    loss: F,
+    gradient: Vec<F>,
+    jacobian: Vec<F>,
+    residuals: Vec<F>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Loss,
+    Gradient,
+    Jacobian,
+}
+
+impl<'a, F: Float> NetworkObjective<'a, F> {
+    /// The objective `loss.scale(N, n_L) Σ_s l(F(V, f_s), y_s)` over the whole data set.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if the data's widths do not fit the network,
+    /// or as [`Loss::check_targets`].
+    pub fn new(net: &'a Network, data: &'a Dataset<F>, loss: Loss) -> Result<Self> {
+        if data.input_width() != net.inputs() {
+            return Err(Error::ShapeMismatch {
+                what: "input columns of the data (network inputs)",
+                expected: net.inputs(),
+                got: data.input_width(),
+            });
+        }
+        loss.check_targets(data.targets(), data.rows(), net.outputs())?;
+        Ok(Self {
+            net,
+            data,
+            loss,
+            scale: loss.scale(data.rows(), net.outputs()),
+            weight_decay: 0.0,
+            chunk_rows: CHUNK_ROWS,
+            threads: 1,
+            workers: Vec::new(),
+        })
+    }
+
+    /// Adds `(λ/2) Σ w²` over the weights to the loss.
+    #[must_use]
+    pub fn with_weight_decay(mut self, lambda: f64) -> Self {
+        self.weight_decay = lambda;
+        self
+    }
+
+    /// Evaluates up to `threads` chunks at once (does not change results).
+    #[must_use]
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Rows per chunk (changes results at the rounding level).
+    #[must_use]
+    pub fn with_chunk_rows(mut self, rows: usize) -> Self {
+        self.chunk_rows = rows.max(1);
+        self
+    }
+
+    /// Normalises by `scale` instead of `loss.scale(N, n_L)`: for a
+    /// mini-batch that should count as part of a larger whole.
+    #[must_use]
+    pub fn with_scale(mut self, scale: f64) -> Self {
+        self.scale = scale;
+        self
+    }
+
+    /// The network's outputs for the data set's inputs, `[N, n_L]`.
+    pub fn network(&self) -> &Network {
+        self.net
+    }
+
+    fn evaluate(
+        &mut self,
+        params: &[F],
+        want: Want,
+        mut gradient: Option<&mut [F]>,
+        mut jtj: Option<&mut [F]>,
+    ) -> Result<F> {
+        let rows = self.data.rows();
+        let chunks = rows.div_ceil(self.chunk_rows).max(1);
+        let threads = self.threads.min(chunks);
+        let (net, p, nl) = (self.net, self.net.num_params(), self.net.outputs());
+        while self.workers.len() < threads {
+            let chunk = self.chunk_rows.min(rows);
+            self.workers.push(Worker {
+                ws: Workspace::new(net, chunk),
+                loss: F::zero(),
+                gradient: vec![F::zero(); p],
+                jacobian: Vec::new(),
+                residuals: Vec::new(),
+            });
+        }
+        if let Some(g) = gradient.as_deref_mut() {
+            g.fill(F::zero());
+        }
+        if let Some(m) = jtj.as_deref_mut() {
+            m.fill(F::zero());
+        }
+        let (data, loss, scale, chunk_rows) = (self.data, self.loss, self.scale, self.chunk_rows);
+        let run = |w: &mut Worker<F>, c: usize| -> Result<()> {
+            let (start, end) = (c * chunk_rows, ((c + 1) * chunk_rows).min(rows));
+            let (x, y) = data.slice(start, end);
+            w.loss = match want {
+                Want::Loss => {
+                    let out = net.forward(params, x, &mut w.ws);
+                    loss.value_scaled(out, nl, y, scale)?
+                }
+                Want::Gradient => net.loss_and_gradient_scaled(
+                    params,
+                    x,
+                    y,
+                    loss,
+                    scale,
+                    &mut w.ws,
+                    &mut w.gradient,
+                )?,
+                Want::Jacobian => {
+                    let m = (end - start) * nl;
+                    w.jacobian.resize(m * p, F::zero());
+                    w.residuals.resize(m, F::zero());
+                    net.parameter_jacobian(params, x, &mut w.ws, &mut w.jacobian);
+                    let Targets::Values(y) = y else {
+                        return Err(Error::NotLeastSquares { loss });
+                    };
+                    let root = F::cast(scale.sqrt());
+                    for ((r, &o), &t) in w.residuals.iter_mut().zip(w.ws.output()).zip(y) {
+                        *r = root * (o - t);
+                    }
+                    w.jacobian.iter_mut().for_each(|v| *v = *v * root);
+                    w.residuals.iter().map(|&r| r * r).sum()
+                }
+            };
+            Ok(())
+        };
+        let mut total = F::zero();
+        for first in (0..chunks).step_by(threads) {
+            let wave = first..chunks.min(first + threads);
+            let workers = &mut self.workers[..wave.len()];
+            if wave.len() == 1 {
+                run(&mut workers[0], first)?;
+            } else {
+                let results: Vec<Result<()>> = std::thread::scope(|s| {
+                    let handles: Vec<_> = workers
+                        .iter_mut()
+                        .zip(wave.clone())
+                        .map(|(w, c)| s.spawn(move || run(w, c)))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("a chunk's thread panicked"))
+                        .collect()
+                });
+                results.into_iter().collect::<Result<()>>()?;
+            }
+            // Reduce in chunk order: the sums do not depend on the thread count.
+            for w in workers.iter() {
+                total = total + w.loss;
+                if let Some(g) = gradient.as_deref_mut() {
+                    match want {
+                        Want::Gradient => {
+                            g.iter_mut().zip(&w.gradient).for_each(|(a, &b)| *a = *a + b)
+                        }
+                        Want::Jacobian => {
+                            let m = w.residuals.len();
+                            gemm_tn(g, &w.jacobian, &w.residuals, (p, 1, m), Accumulate::Add); // Jᵀr
+                        }
+                        Want::Loss => {}
+                    }
+                }
+                if let Some(a) = jtj.as_deref_mut() {
+                    let m = w.residuals.len();
+                    gemm_tn(a, &w.jacobian, &w.jacobian, (p, p, m), Accumulate::Add); // JᵀJ
+                }
+            }
+        }
+        Ok(total + self.decay(params, want, gradient, jtj))
+    }
+
+    /// Adds weight decay to the gradient (or to the normal equations, at half
+    /// weight, since those are for `½∇`), and returns its loss.
+    fn decay(
+        &self,
+        params: &[F],
+        want: Want,
+        gradient: Option<&mut [F]>,
+        jtj: Option<&mut [F]>,
+    ) -> F {
+        if self.weight_decay == 0.0 {
+            return F::zero();
+        }
+        let p = params.len();
+        let lambda = F::cast(self.weight_decay);
+        let factor = if want == Want::Jacobian { F::cast(0.5) * lambda } else { lambda };
+        let (mut g, mut a) = (gradient, jtj);
+        let mut sum = F::zero();
+        for i in 0..self.net.depth() {
+            let (w, _) = self.net.layer_ranges(i);
+            for k in w {
+                sum = sum + params[k] * params[k];
+                if let Some(g) = g.as_deref_mut() {
+                    g[k] = g[k] + factor * params[k];
+                }
+                if let Some(a) = a.as_deref_mut() {
+                    a[k * p + k] = a[k * p + k] + factor;
+                }
+            }
+        }
+        F::cast(0.5) * lambda * sum
+    }
+}
+
+impl<F: Float> Objective<F> for NetworkObjective<'_, F> {
+    fn num_params(&self) -> usize {
+        self.net.num_params()
+    }
+
+    fn loss(&mut self, params: &[F]) -> Result<F> {
+        self.evaluate(params, Want::Loss, None, None)
+    }
+
+    fn loss_and_gradient(&mut self, params: &[F], gradient: &mut [F]) -> Result<F> {
+        self.evaluate(params, Want::Gradient, Some(gradient), None)
+    }
+
+    fn num_residuals(&self) -> Option<usize> {
+        self.loss.is_least_squares().then(|| self.data.rows() * self.net.outputs())
+    }
+
+    fn residuals_and_jacobian(
+        &mut self,
+        params: &[F],
+        residuals: &mut [F],
+        jacobian: &mut [F],
+    ) -> Result<()> {
+        if !self.loss.is_least_squares() {
+            return Err(Error::NotLeastSquares { loss: self.loss });
+        }
+        let mut ws = Workspace::new(self.net, self.data.rows());
+        let (x, y) = self.data.slice(0, self.data.rows());
+        self.net.parameter_jacobian(params, x, &mut ws, jacobian);
+        let root = F::cast(self.scale.sqrt());
+        jacobian.iter_mut().for_each(|v| *v = *v * root);
+        let Targets::Values(y) = y else { return Err(Error::NotLeastSquares { loss: self.loss }) };
+        for ((r, &o), &t) in residuals.iter_mut().zip(ws.output()).zip(y) {
+            *r = root * (o - t);
+        }
+        Ok(())
+    }
+
+    fn normal_equations(&mut self, params: &[F], jtj: &mut [F], jtr: &mut [F]) -> Result<F> {
+        if !self.loss.is_least_squares() {
+            return Err(Error::NotLeastSquares { loss: self.loss });
+        }
+        self.evaluate(params, Want::Jacobian, Some(jtr), Some(jtj))
+    }
+}

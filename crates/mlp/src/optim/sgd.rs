@@ -1,0 +1,119 @@
+//! Mini-batch stochastic gradient descent with optional momentum, in
+//! PyTorch's formulation (Sutskever et al., ICML 2013):
+//! `b ← μ b + g` (`b = g` on the first step), then `V ← V − η b` (classic) or
+//! `V ← V − η (g + μ b)` (Nesterov).
+
+use super::{Objective, Optimizer, StepOutcome, StopReason, check, norm};
+use crate::error::Result;
+use crate::float::Float;
+
+/// Momentum of [`Sgd`].
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Momentum {
+    /// Plain SGD (the default).
+    #[default]
+    None,
+    /// Heavy-ball momentum with coefficient `μ` in `[0, 1)`.
+    Classic(f64),
+    /// Nesterov momentum with coefficient `μ` in `[0, 1)`.
+    Nesterov(f64),
+}
+
+/// Settings of [`Sgd`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
+pub struct SgdConfig {
+    /// `η` (default 0.01).
+    pub learning_rate: f64,
+    /// Momentum (default none).
+    pub momentum: Momentum,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        Self { learning_rate: 0.01, momentum: Momentum::None }
+    }
+}
+
+/// Mini-batch SGD.
+#[derive(Clone, Debug)]
+pub struct Sgd<F> {
+    learning_rate: f64,
+    momentum: Momentum,
+    gradient: Vec<F>,
+    buffer: Vec<F>,
+    started: bool,
+}
+
+impl<F: Float> Sgd<F> {
+    /// # Errors
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) naming the field out of range.
+    pub fn new(config: SgdConfig, num_params: usize) -> Result<Self> {
+        let lr = config.learning_rate;
+        check(lr.is_finite() && lr > 0.0, "sgd.learning_rate", || {
+            format!("must be positive, got {lr}")
+        })?;
+        if let Momentum::Classic(mu) | Momentum::Nesterov(mu) = config.momentum {
+            check((0.0..1.0).contains(&mu), "sgd.momentum", || {
+                format!("must be in [0, 1), got {mu}")
+            })?;
+        }
+        Ok(Self {
+            learning_rate: lr,
+            momentum: config.momentum,
+            gradient: vec![F::zero(); num_params],
+            buffer: vec![F::zero(); num_params],
+            started: false,
+        })
+    }
+}
+
+impl<F: Float> Optimizer<F> for Sgd<F> {
+    fn step(
+        &mut self,
+        objective: &mut dyn Objective<F>,
+        params: &mut [F],
+    ) -> Result<StepOutcome<F>> {
+        let loss = objective.loss_and_gradient(params, &mut self.gradient)?;
+        let gradient_norm = norm(&self.gradient);
+        let mut outcome = StepOutcome {
+            loss,
+            loss_after: None,
+            gradient_norm,
+            step: self.learning_rate,
+            evaluations: 1,
+            stop: None,
+        };
+        if !loss.is_finite() || !gradient_norm.is_finite() {
+            outcome.stop = Some(StopReason::NonFinite);
+            return Ok(outcome);
+        }
+        let lr = F::cast(self.learning_rate);
+        match self.momentum {
+            Momentum::None => {
+                for (v, &g) in params.iter_mut().zip(&self.gradient) {
+                    *v = *v - lr * g;
+                }
+            }
+            Momentum::Classic(mu) | Momentum::Nesterov(mu) => {
+                let mu = F::cast(mu);
+                let nesterov = matches!(self.momentum, Momentum::Nesterov(_));
+                let first = !self.started;
+                for ((v, &g), b) in params.iter_mut().zip(&self.gradient).zip(&mut self.buffer) {
+                    *b = if first { g } else { mu * *b + g };
+                    let direction = if nesterov { g + mu * *b } else { *b };
+                    *v = *v - lr * direction;
+                }
+            }
+        }
+        self.started = true;
+        Ok(outcome)
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.learning_rate = learning_rate;
+    }
+}
