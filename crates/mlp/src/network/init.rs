@@ -36,7 +36,10 @@ pub enum BiasInit {
     Zeros,
     /// All equal to the value (e.g. a small positive value for ReLU networks).
     Constant(f64),
-    /// Uniform in `±1/sqrt(fan_in)`, as PyTorch's `nn.Linear` does.
+    /// Uniform in `±1/sqrt(fan_in)`, as PyTorch's `nn.Linear` does. Prefer
+    /// it for low-dimensional regression: with zero biases every unit of the
+    /// first hidden layer starts centred at the origin, and solvers first
+    /// crawl along the plateau that symmetry creates.
     FanInUniform,
 }
 
