@@ -64,9 +64,11 @@ mod error;
 mod float;
 mod linalg;
 pub mod loss;
+pub mod metrics;
 pub mod network;
 pub mod optim;
 pub mod rng;
+mod train;
 
 pub use activation::{ACTIVATION_NAMES, Activation, LEAKY_RELU_SLOPE, SELU_ALPHA, SELU_SCALE};
 pub use data::{Dataset, TargetData};
@@ -76,6 +78,10 @@ pub use loss::{LOSS_NAMES, Loss, RowTarget, Targets};
 pub use network::{BiasInit, Init, InitConfig, Layer, LayerMut, Network, Params, Workspace};
 pub use optim::{Objective, Optimizer, OptimizerConfig, StepOutcome, StopReason};
 pub use rng::Rng;
+pub use train::{
+    EarlyStopping, EpochRecord, Progress, SHUFFLE_STREAM, Schedule, TrainConfig, TrainReport,
+    TrainStop, Validation, evaluate, split, train,
+};
 
 /// The README's example, compiled and run as a doctest so it cannot rot.
 #[cfg(doctest)]

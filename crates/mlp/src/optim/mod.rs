@@ -203,6 +203,16 @@ impl OptimizerConfig {
         })
     }
 
+    /// The configured learning rate of `sgd`, `adam`, `adamw`, or `None` for
+    /// solvers that choose their own steps (`gd`'s line search included).
+    pub fn learning_rate(&self) -> Option<f64> {
+        match self {
+            Self::Sgd(c) => Some(c.learning_rate),
+            Self::Adam(c) | Self::AdamW(c) => Some(c.learning_rate),
+            _ => None,
+        }
+    }
+
     /// Whether each step uses the whole data set (`gd`, `lbfgs`, `lm`, `rprop`)
     /// rather than one mini-batch (`sgd`, `adam`, `adamw`).
     pub fn is_full_batch(&self) -> bool {

@@ -24,6 +24,9 @@ pub const CHUNK_ROWS: usize = 256;
 pub struct NetworkObjective<'a, F: Float> {
     net: &'a Network,
     data: &'a Dataset<F>,
+    /// The selected rows when evaluating a mini-batch ([`select`](Self::select)).
+    batch: Option<Dataset<F>>,
+    selected: bool,
     loss: Loss,
     scale: f64,
     weight_decay: f64,
@@ -66,6 +69,8 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
         Ok(Self {
             net,
             data,
+            batch: None,
+            selected: false,
             loss,
             scale: loss.scale(data.rows(), net.outputs()),
             weight_decay: 0.0,
@@ -104,9 +109,30 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
         self
     }
 
-    /// The network's outputs for the data set's inputs, `[N, n_L]`.
-    pub fn network(&self) -> &Network {
-        self.net
+    /// Restricts the objective to the rows `rows` of the data set (a
+    /// mini-batch, normalised by its own count), or with `None` restores the
+    /// whole data set. The rows are copied into a buffer reused from call to
+    /// call, so a training loop allocates only while batches grow.
+    pub fn select(&mut self, rows: Option<&[usize]>) {
+        let outputs = self.net.outputs();
+        match rows {
+            Some(rows) => {
+                let batch = self.batch.get_or_insert_with(|| self.data.gather(&[]));
+                self.data.gather_into(rows, batch);
+                self.scale = self.loss.scale(rows.len(), outputs);
+            }
+            None => {
+                self.scale = self.loss.scale(self.data.rows(), outputs);
+            }
+        }
+        self.selected = rows.is_some();
+    }
+
+    fn active(&self) -> &Dataset<F> {
+        match (&self.batch, self.selected) {
+            (Some(batch), true) => batch,
+            _ => self.data,
+        }
     }
 
     fn evaluate(
@@ -116,7 +142,7 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
         mut gradient: Option<&mut [F]>,
         mut jtj: Option<&mut [F]>,
     ) -> Result<F> {
-        let rows = self.data.rows();
+        let rows = self.active().rows();
         let chunks = rows.div_ceil(self.chunk_rows).max(1);
         let threads = self.threads.min(chunks);
         let (net, p, nl) = (self.net, self.net.num_params(), self.net.outputs());
@@ -136,7 +162,11 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
         if let Some(m) = jtj.as_deref_mut() {
             m.fill(F::zero());
         }
-        let (data, loss, scale, chunk_rows) = (self.data, self.loss, self.scale, self.chunk_rows);
+        let (loss, scale, chunk_rows) = (self.loss, self.scale, self.chunk_rows);
+        let data = match (&self.batch, self.selected) {
+            (Some(batch), true) => batch,
+            _ => self.data,
+        };
         let run = |w: &mut Worker<F>, c: usize| -> Result<()> {
             let (start, end) = (c * chunk_rows, ((c + 1) * chunk_rows).min(rows));
             let (x, y) = data.slice(start, end);
@@ -263,7 +293,7 @@ impl<F: Float> Objective<F> for NetworkObjective<'_, F> {
     }
 
     fn num_residuals(&self) -> Option<usize> {
-        self.loss.is_least_squares().then(|| self.data.rows() * self.net.outputs())
+        self.loss.is_least_squares().then(|| self.active().rows() * self.net.outputs())
     }
 
     fn residuals_and_jacobian(
@@ -275,8 +305,9 @@ impl<F: Float> Objective<F> for NetworkObjective<'_, F> {
         if !self.loss.is_least_squares() {
             return Err(Error::NotLeastSquares { loss: self.loss });
         }
-        let mut ws = Workspace::new(self.net, self.data.rows());
-        let (x, y) = self.data.slice(0, self.data.rows());
+        let data = self.active();
+        let mut ws = Workspace::new(self.net, data.rows());
+        let (x, y) = data.slice(0, data.rows());
         self.net.parameter_jacobian(params, x, &mut ws, jacobian);
         let root = F::cast(self.scale.sqrt());
         jacobian.iter_mut().for_each(|v| *v = *v * root);

@@ -19,3 +19,5 @@ mod init;
 mod jacobian;
 /// Every solver on XOR, the sine fit and Rosenbrock; GD never increases S; threads.
 mod optimizers;
+/// The training loop: early stopping, reproducibility, callback, stopping rules.
+mod train;

@@ -1,0 +1,554 @@
+//! [`train`]: the training loop. Epochs over seeded, shuffled mini-batches
+//! (or one full-batch step per epoch for `gd`, `lbfgs`, `lm`, `rprop`), a
+//! validation set given or split off, early stopping that restores the best
+//! weights, stopping rules, learning-rate schedules, gradient clipping, L2
+//! weight decay, and a history. The loop never prints: it reports through the
+//! `on_epoch` callback, which can also stop it, and returns a [`TrainReport`].
+//!
+//! # Reproducibility
+//!
+//! With the same seed and settings, the parameters are bitwise identical from
+//! run to run and for any number of threads: the validation split draws from
+//! `Rng::new(seed)`, the batch shuffles from `Rng::new(seed ^ SHUFFLE_STREAM)`,
+//! and every sum over rows runs in a fixed order ([`NetworkObjective`]). Only
+//! `time_budget` depends on the clock.
+
+use std::borrow::Cow;
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+use crate::Loss;
+use crate::data::{Dataset, TargetData};
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::metrics::Metrics;
+use crate::network::{Network, Workspace};
+use crate::optim::{NetworkObjective, Objective, OptimizerConfig, StopReason, check, norm};
+use crate::rng::Rng;
+
+/// Combined by XOR with the seed for the batch-shuffling stream, so that it differs
+/// from the validation split's stream.
+pub const SHUFFLE_STREAM: u64 = 0x5348_5546_464c_4521;
+
+/// How the learning rate changes over epochs (after any warm-up), as a
+/// multiple of the optimizer's configured rate. Applies to `sgd`, `adam` and
+/// `adamw`; the other solvers choose their own steps.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
+pub enum Schedule {
+    /// The configured rate throughout (the default).
+    #[default]
+    Constant,
+    /// Multiplied by `factor` every `every` epochs.
+    Step {
+        /// Epochs between reductions (at least 1).
+        every: usize,
+        /// The factor, in `(0, 1]`.
+        factor: f64,
+    },
+    /// Multiplied by `gamma` every epoch.
+    Exponential {
+        /// The factor, in `(0, 1]`.
+        gamma: f64,
+    },
+    /// Cosine annealing from the rate down to `min_rate` at the last epoch.
+    Cosine {
+        /// The final rate, in absolute terms.
+        min_rate: f64,
+    },
+}
+
+/// Where the validation set comes from when none is passed to [`train`].
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Validation {
+    /// No validation set (the default).
+    #[default]
+    None,
+    /// This fraction of the rows, drawn with the seed; stratified by class
+    /// for class targets.
+    Fraction(f64),
+}
+
+/// Stop when the validation loss has not improved by `min_delta` for
+/// `patience` epochs; the best epoch's weights are restored in any case.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct EarlyStopping {
+    /// Epochs without improvement tolerated (at least 1).
+    pub patience: usize,
+    /// The least decrease that counts as an improvement (non-negative).
+    pub min_delta: f64,
+}
+
+/// Everything [`train`] needs besides the network, data and parameters.
+/// Plain data with documented defaults; [`TrainConfig::validate`] checks it.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
+pub struct TrainConfig {
+    /// The loss (default mean squared error).
+    pub loss: Loss,
+    /// The solver and its settings (default `adam`).
+    pub optimizer: OptimizerConfig,
+    /// The most epochs (default 200).
+    pub max_epochs: usize,
+    /// Rows per mini-batch for `sgd`, `adam`, `adamw` (default 32).
+    pub batch_size: usize,
+    /// Validation split when no validation set is passed (default none).
+    pub validation: Validation,
+    /// Early stopping on the validation loss (default off).
+    pub early_stopping: Option<EarlyStopping>,
+    /// Stop once the training loss is at most this.
+    pub target_loss: Option<f64>,
+    /// Stop once the gradient norm is at most this.
+    pub gradient_tolerance: Option<f64>,
+    /// Stop after this much time (checked after each epoch).
+    pub time_budget: Option<Duration>,
+    /// Learning-rate schedule (default constant).
+    pub schedule: Schedule,
+    /// Epochs of linear warm-up from `rate / warmup_epochs` (default 0).
+    pub warmup_epochs: usize,
+    /// Rescale each mini-batch gradient to at most this norm (`sgd`, `adam`, `adamw`).
+    pub clip_norm: Option<f64>,
+    /// L2 penalty `(λ/2) Σ w²` on the weights (default 0).
+    pub weight_decay: f64,
+    /// Seed of the validation split and the batch shuffles (default 0).
+    pub seed: u64,
+    /// Threads evaluating chunks of rows (default 1; results do not depend on it).
+    pub threads: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            loss: Loss::MeanSquared,
+            optimizer: OptimizerConfig::Adam(crate::optim::AdamConfig::default()),
+            max_epochs: 200,
+            batch_size: 32,
+            validation: Validation::None,
+            early_stopping: None,
+            target_loss: None,
+            gradient_tolerance: None,
+            time_budget: None,
+            schedule: Schedule::Constant,
+            warmup_epochs: 0,
+            clip_norm: None,
+            weight_decay: 0.0,
+            seed: 0,
+            threads: 1,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks every field; errors name the field.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a value out of range, and
+    /// [`Error::NotLeastSquares`] for `lm` with a loss that is not a sum of squares.
+    pub fn validate(&self) -> Result<()> {
+        check(self.max_epochs >= 1, "max_epochs", || "must be at least 1".into())?;
+        check(self.batch_size >= 1, "batch_size", || "must be at least 1".into())?;
+        check(self.threads >= 1, "threads", || "must be at least 1".into())?;
+        if let Validation::Fraction(f) = self.validation {
+            check(f > 0.0 && f < 1.0, "validation", || {
+                format!("fraction must be in (0, 1), got {f}")
+            })?;
+        }
+        if let Some(es) = self.early_stopping {
+            check(es.patience >= 1, "early_stopping.patience", || "must be at least 1".into())?;
+            check(es.min_delta >= 0.0, "early_stopping.min_delta", || {
+                "must be non-negative".into()
+            })?;
+        }
+        let wd = self.weight_decay;
+        check(wd >= 0.0 && wd.is_finite(), "weight_decay", || {
+            format!("must be non-negative, got {wd}")
+        })?;
+        if let Some(c) = self.clip_norm {
+            check(c > 0.0, "clip_norm", || format!("must be positive, got {c}"))?;
+            check(!self.optimizer.is_full_batch(), "clip_norm", || {
+                format!("applies to sgd, adam and adamw, not {}", self.optimizer.name())
+            })?;
+        }
+        match self.schedule {
+            Schedule::Step { every, factor } => {
+                check(every >= 1, "schedule.every", || "must be at least 1".into())?;
+                check(factor > 0.0 && factor <= 1.0, "schedule.factor", || {
+                    format!("must be in (0, 1], got {factor}")
+                })?;
+            }
+            Schedule::Exponential { gamma } => {
+                check(gamma > 0.0 && gamma <= 1.0, "schedule.gamma", || {
+                    format!("must be in (0, 1], got {gamma}")
+                })?;
+            }
+            Schedule::Cosine { min_rate } => {
+                check(min_rate >= 0.0, "schedule.min_rate", || {
+                    format!("must be non-negative, got {min_rate}")
+                })?;
+            }
+            Schedule::Constant => {}
+        }
+        if matches!(self.optimizer, OptimizerConfig::LevenbergMarquardt(_))
+            && !self.loss.is_least_squares()
+        {
+            return Err(Error::NotLeastSquares { loss: self.loss });
+        }
+        self.optimizer.build::<f64>(0).map(|_| ())
+    }
+
+    /// The learning rate of `epoch` (1-based), or `None` for solvers without one.
+    pub fn learning_rate(&self, epoch: usize) -> Option<f64> {
+        let base = self.optimizer.learning_rate()?;
+        let warm = self.warmup_epochs;
+        if epoch <= warm {
+            return Some(base * epoch as f64 / warm as f64);
+        }
+        let t = (epoch - warm - 1) as f64;
+        Some(match self.schedule {
+            Schedule::Constant => base,
+            Schedule::Step { every, factor } => {
+                base * factor.powi(((epoch - warm - 1) / every) as i32)
+            }
+            Schedule::Exponential { gamma } => base * gamma.powf(t),
+            Schedule::Cosine { min_rate } => {
+                let span = (self.max_epochs - warm).max(2) as f64 - 1.0;
+                min_rate + (base - min_rate) * 0.5 * (1.0 + (std::f64::consts::PI * t / span).cos())
+            }
+        })
+    }
+}
+
+/// One epoch in the history.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Training loss: the mean of the mini-batch losses, or the full-batch
+    /// loss after the step (including weight decay).
+    pub train_loss: f64,
+    /// Validation loss after the epoch (without weight decay).
+    pub validation_loss: Option<f64>,
+    /// Validation metrics after the epoch.
+    pub validation_metrics: Option<Metrics>,
+    /// The learning rate used, for solvers that have one.
+    pub learning_rate: Option<f64>,
+    /// The largest gradient norm seen in the epoch.
+    pub gradient_norm: f64,
+    /// Time since training started.
+    pub elapsed: Duration,
+}
+
+/// What the callback sees after each epoch.
+#[derive(Debug)]
+pub struct Progress<'a, F> {
+    /// The epoch just finished.
+    pub record: &'a EpochRecord,
+    /// The most epochs.
+    pub max_epochs: usize,
+    /// The parameters after the epoch.
+    pub params: &'a [F],
+}
+
+/// The outcome of [`train`].
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct TrainReport {
+    /// Why training stopped.
+    pub stop_reason: TrainStop,
+    /// The epoch whose weights were kept (the best validation epoch under
+    /// early stopping, else the last).
+    pub best_epoch: usize,
+    /// One record per epoch.
+    pub history: Vec<EpochRecord>,
+    /// Loss and metrics of the returned parameters on the training rows.
+    pub train_loss: f64,
+    /// Metrics of the returned parameters on the training rows.
+    pub train_metrics: Metrics,
+    /// Loss of the returned parameters on the validation rows.
+    pub validation_loss: Option<f64>,
+    /// Metrics of the returned parameters on the validation rows.
+    pub validation_metrics: Option<Metrics>,
+    /// Total time.
+    pub elapsed: Duration,
+}
+
+/// Why [`train`] stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum TrainStop {
+    /// `max_epochs` reached.
+    MaxEpochs,
+    /// The training loss reached `target_loss`.
+    TargetLoss,
+    /// The gradient norm fell to `gradient_tolerance`.
+    SmallGradient,
+    /// `time_budget` ran out.
+    TimeBudget,
+    /// The validation loss stopped improving.
+    EarlyStopping,
+    /// The callback asked to stop.
+    Callback,
+    /// The solver could not continue (line search failed, damping overflow,
+    /// or a non-finite loss; the last finite parameters are kept).
+    Solver(StopReason),
+}
+
+/// The loss (without weight decay) and metrics of `params` on `data`.
+///
+/// # Errors
+/// As [`NetworkObjective::new`].
+pub fn evaluate<F: Float>(
+    net: &Network,
+    params: &[F],
+    data: &Dataset<F>,
+    loss: Loss,
+) -> Result<(f64, Metrics)> {
+    let rows = data.rows();
+    let mut ws = Workspace::new(net, rows.min(1024));
+    let mut outputs = Vec::with_capacity(rows * net.outputs());
+    for start in (0..rows).step_by(1024) {
+        let (x, _) = data.slice(start, (start + 1024).min(rows));
+        outputs.extend_from_slice(net.forward(params, x, &mut ws));
+    }
+    let value = loss.value(&outputs, net.outputs(), data.targets())?;
+    Ok((value.as_f64(), Metrics::compute(loss, &outputs, net.outputs(), data.targets())?))
+}
+
+/// Splits `fraction` of the rows off for validation, drawn from
+/// `Rng::new(seed)`, stratified by class for class targets. Returns
+/// (training, validation).
+///
+/// # Errors
+/// [`Error::InvalidConfig`] if either part would be empty.
+pub fn split<F: Float>(
+    data: &Dataset<F>,
+    fraction: f64,
+    seed: u64,
+) -> Result<(Dataset<F>, Dataset<F>)> {
+    let mut rng = Rng::new(seed);
+    let mut validation = Vec::new();
+    let mut train = Vec::new();
+    let mut take = |group: &mut Vec<usize>, rng: &mut Rng| {
+        rng.shuffle(group);
+        let k = (fraction * group.len() as f64).round() as usize;
+        validation.extend_from_slice(&group[..k]);
+        train.extend_from_slice(&group[k..]);
+    };
+    match data.target_data() {
+        TargetData::Classes(labels) => {
+            let classes = labels.iter().max().map_or(0, |m| m + 1);
+            for c in 0..classes {
+                let mut group: Vec<usize> = (0..labels.len()).filter(|&r| labels[r] == c).collect();
+                take(&mut group, &mut rng);
+            }
+        }
+        TargetData::Values { .. } => take(&mut (0..data.rows()).collect(), &mut rng),
+    }
+    check(!validation.is_empty() && !train.is_empty(), "validation", || {
+        format!("a fraction of {fraction} of {} rows leaves one part empty", data.rows())
+    })?;
+    train.sort_unstable();
+    validation.sort_unstable();
+    Ok((data.gather(&train), data.gather(&validation)))
+}
+
+/// An objective whose gradient is rescaled to at most `max_norm`.
+struct Clipped<'o, F: Float> {
+    inner: &'o mut dyn Objective<F>,
+    max_norm: f64,
+}
+
+impl<F: Float> Objective<F> for Clipped<'_, F> {
+    fn num_params(&self) -> usize {
+        self.inner.num_params()
+    }
+    fn loss(&mut self, params: &[F]) -> Result<F> {
+        self.inner.loss(params)
+    }
+    fn loss_and_gradient(&mut self, params: &[F], gradient: &mut [F]) -> Result<F> {
+        let loss = self.inner.loss_and_gradient(params, gradient)?;
+        let n = norm(gradient).as_f64();
+        if n > self.max_norm {
+            let s = F::cast(self.max_norm / n);
+            gradient.iter_mut().for_each(|g| *g = *g * s);
+        }
+        Ok(loss)
+    }
+    fn num_residuals(&self) -> Option<usize> {
+        self.inner.num_residuals()
+    }
+    fn residuals_and_jacobian(&mut self, params: &[F], r: &mut [F], jac: &mut [F]) -> Result<()> {
+        self.inner.residuals_and_jacobian(params, r, jac)
+    }
+}
+
+/// Trains `params` (the starting point: fresh from [`Params::init`](crate::Params::init)
+/// or a warm start) on `data`, validating on `validation` if given, else on
+/// the split `config.validation` asks for.
+///
+/// # Errors
+/// As [`TrainConfig::validate`]; [`Error::ShapeMismatch`] if `params` or
+/// the data do not fit the network; as [`Loss::check_targets`].
+pub fn train<F: Float>(
+    net: &Network,
+    params: &mut [F],
+    data: &Dataset<F>,
+    validation: Option<&Dataset<F>>,
+    config: &TrainConfig,
+    mut on_epoch: impl FnMut(&Progress<'_, F>) -> ControlFlow<()>,
+) -> Result<TrainReport> {
+    config.validate()?;
+    if params.len() != net.num_params() {
+        return Err(Error::ShapeMismatch {
+            what: "parameters",
+            expected: net.num_params(),
+            got: params.len(),
+        });
+    }
+    let start = Instant::now();
+    let (train_set, validation): (Cow<'_, Dataset<F>>, Option<Cow<'_, Dataset<F>>>) =
+        match (validation, config.validation) {
+            (Some(v), _) => (Cow::Borrowed(data), Some(Cow::Borrowed(v))),
+            (None, Validation::Fraction(f)) => {
+                let (t, v) = split(data, f, config.seed)?;
+                (Cow::Owned(t), Some(Cow::Owned(v)))
+            }
+            (None, Validation::None) => (Cow::Borrowed(data), None),
+        };
+    let loss = config.loss;
+    if let Some(v) = &validation {
+        NetworkObjective::new(net, v, loss)?;
+    }
+    let mut objective = NetworkObjective::new(net, &train_set, loss)?
+        .with_weight_decay(config.weight_decay)
+        .with_threads(config.threads);
+    let mut optimizer = config.optimizer.build::<F>(net.num_params())?;
+    let full_batch = config.optimizer.is_full_batch();
+    let mut shuffle = Rng::new(config.seed ^ SHUFFLE_STREAM);
+    let mut order: Vec<usize> = (0..train_set.rows()).collect();
+    // The parameters at the start of this epoch and of the one before: on a
+    // non-finite loss, the newest of them whose loss is finite is kept.
+    let mut epoch_start = params.to_vec();
+    let mut previous_start = params.to_vec();
+    let mut best: Option<(f64, usize, Vec<F>)> = None;
+    let mut since_best = 0;
+    let mut history = Vec::new();
+    let mut stop = TrainStop::MaxEpochs;
+
+    for epoch in 1..=config.max_epochs {
+        let learning_rate = config.learning_rate(epoch);
+        if let Some(rate) = learning_rate {
+            optimizer.set_learning_rate(rate);
+        }
+        std::mem::swap(&mut previous_start, &mut epoch_start);
+        epoch_start.copy_from_slice(params);
+        let (mut train_loss, mut gradient_norm, mut solver_stop) = (0.0, 0.0f64, None);
+        if full_batch {
+            let o = optimizer.step(&mut objective, params)?;
+            train_loss = o.loss_after.unwrap_or(o.loss).as_f64();
+            gradient_norm = o.gradient_norm.as_f64();
+            solver_stop = o.stop;
+        } else {
+            shuffle.shuffle(&mut order);
+            for rows in order.chunks(config.batch_size) {
+                objective.select(Some(rows));
+                let o = match config.clip_norm {
+                    Some(max_norm) => {
+                        optimizer.step(&mut Clipped { inner: &mut objective, max_norm }, params)?
+                    }
+                    None => optimizer.step(&mut objective, params)?,
+                };
+                train_loss += o.loss.as_f64() * rows.len() as f64;
+                gradient_norm = gradient_norm.max(o.gradient_norm.as_f64());
+                if o.stop.is_some() {
+                    solver_stop = o.stop;
+                    break;
+                }
+            }
+            objective.select(None);
+            train_loss /= train_set.rows() as f64;
+        }
+        if !train_loss.is_finite() || params.iter().any(|p| !p.is_finite()) {
+            solver_stop = Some(StopReason::NonFinite);
+        }
+        if solver_stop == Some(StopReason::NonFinite) {
+            let mut finite = |p: &[F]| objective.loss(p).is_ok_and(|l| l.is_finite());
+            let keep = if finite(&epoch_start) { &epoch_start } else { &previous_start };
+            params.copy_from_slice(keep);
+        }
+        let (validation_loss, validation_metrics) = match &validation {
+            Some(v) => {
+                let (l, m) = evaluate(net, params, v, loss)?;
+                (Some(l), Some(m))
+            }
+            None => (None, None),
+        };
+        if let (Some(es), Some(vl)) = (config.early_stopping, validation_loss) {
+            if best.as_ref().is_none_or(|b| vl < b.0 - es.min_delta) {
+                best = Some((vl, epoch, params.to_vec()));
+                since_best = 0;
+            } else {
+                since_best += 1;
+                if since_best >= es.patience {
+                    stop = TrainStop::EarlyStopping;
+                }
+            }
+        }
+        history.push(EpochRecord {
+            epoch,
+            train_loss,
+            validation_loss,
+            validation_metrics,
+            learning_rate,
+            gradient_norm,
+            elapsed: start.elapsed(),
+        });
+        let record = history.last().expect("just pushed");
+        if on_epoch(&Progress { record, max_epochs: config.max_epochs, params }).is_break() {
+            stop = TrainStop::Callback;
+        }
+        if let Some(reason) = solver_stop {
+            stop = TrainStop::Solver(reason);
+        } else if config.target_loss.is_some_and(|t| train_loss <= t) {
+            stop = TrainStop::TargetLoss;
+        } else if config.gradient_tolerance.is_some_and(|t| gradient_norm <= t) {
+            stop = TrainStop::SmallGradient;
+        } else if config.time_budget.is_some_and(|t| start.elapsed() >= t) {
+            stop = TrainStop::TimeBudget;
+        }
+        if stop != TrainStop::MaxEpochs {
+            break;
+        }
+    }
+    let mut best_epoch = history.len();
+    if let Some((_, epoch, weights)) = best {
+        params.copy_from_slice(&weights);
+        best_epoch = epoch;
+    }
+    let (train_loss, train_metrics) = evaluate(net, params, &train_set, loss)?;
+    let (validation_loss, validation_metrics) = match &validation {
+        Some(v) => {
+            let (l, m) = evaluate(net, params, v, loss)?;
+            (Some(l), Some(m))
+        }
+        None => (None, None),
+    };
+    Ok(TrainReport {
+        stop_reason: stop,
+        best_epoch,
+        history,
+        train_loss,
+        train_metrics,
+        validation_loss,
+        validation_metrics,
+        elapsed: start.elapsed(),
+    })
+}
