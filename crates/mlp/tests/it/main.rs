@@ -9,6 +9,8 @@ mod support;
 mod batched_vs_reference;
 /// The composition rule (5), bit for bit.
 mod composition;
+/// Bundled data sets: digits accuracy, diabetes against scikit-learn.
+mod datasets;
 /// Numbers from an independent implementation (JAX), in `tests/data/golden`.
 mod golden;
 /// Back-propagation equals central finite differences (proptest, f64 and f32).
