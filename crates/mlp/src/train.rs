@@ -232,6 +232,8 @@ pub struct EpochRecord {
     /// Training loss: the mean of the mini-batch losses, or the full-batch
     /// loss after the step (including weight decay).
     pub train_loss: f64,
+    /// Metrics of the parameters after the epoch on the training rows.
+    pub train_metrics: Metrics,
     /// Validation loss after the epoch (without weight decay).
     pub validation_loss: Option<f64>,
     /// Validation metrics after the epoch.
@@ -484,6 +486,7 @@ pub fn train<F: Float>(
             let keep = if finite(&epoch_start) { &epoch_start } else { &previous_start };
             params.copy_from_slice(keep);
         }
+        let (_, train_metrics) = evaluate(net, params, &train_set, loss)?;
         let (validation_loss, validation_metrics) = match &validation {
             Some(v) => {
                 let (l, m) = evaluate(net, params, v, loss)?;
@@ -505,6 +508,7 @@ pub fn train<F: Float>(
         history.push(EpochRecord {
             epoch,
             train_loss,
+            train_metrics,
             validation_loss,
             validation_metrics,
             learning_rate,
