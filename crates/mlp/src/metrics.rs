@@ -13,7 +13,7 @@ use crate::loss::{Loss, RowTarget, Targets};
 pub struct RegressionMetrics {
     /// Mean squared error.
     pub mse: f64,
-    /// Root of the mean squared error.
+    /// Root mean squared error of each output, averaged over the outputs.
     pub rmse: f64,
     /// Mean absolute error.
     pub mae: f64,
@@ -126,7 +126,7 @@ pub fn regression<F: Float>(predictions: &[F], targets: &[F], width: usize) -> R
         se += r * r;
         ae += r.abs();
     }
-    let mut r2_sum = 0.0;
+    let (mut r2_sum, mut rmse_sum) = (0.0, 0.0);
     for j in 0..width {
         fn column<F: Float>(
             v: &[F],
@@ -141,6 +141,7 @@ pub fn regression<F: Float>(predictions: &[F], targets: &[F], width: usize) -> R
         let ss_tot: f64 = column(targets).map(|t| (t - mean).powi(2)).sum();
         let ss_res: f64 =
             column(predictions).zip(column(targets)).map(|(p, t)| (p - t).powi(2)).sum();
+        rmse_sum += (ss_res / rows.max(1) as f64).sqrt();
         r2_sum += if ss_tot > 0.0 {
             1.0 - ss_res / ss_tot
         } else if ss_res == 0.0 {
@@ -150,7 +151,8 @@ pub fn regression<F: Float>(predictions: &[F], targets: &[F], width: usize) -> R
         };
     }
     let mse = se / n;
-    RegressionMetrics { mse, rmse: mse.sqrt(), mae: ae / n, r2: r2_sum / width.max(1) as f64 }
+    let per_output = width.max(1) as f64;
+    RegressionMetrics { mse, rmse: rmse_sum / per_output, mae: ae / n, r2: r2_sum / per_output }
 }
 
 /// The most probable class and `ln p(truth)` of one sample's logits.
@@ -222,6 +224,16 @@ mod tests {
         assert_eq!(m.mae, 1.0);
         // SS_tot = 2.25 + 0.25 + 0.25 + 2.25 = 5, SS_res = 6.
         assert!((m.r2 - (1.0 - 6.0 / 5.0)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn several_outputs_average_per_output_scores_as_scikit_learn_does() {
+        // Residuals 2 and -2 in output 0, none in output 1.
+        let m = regression(&[3.0, 5.0, -1.0, 6.0], &[1.0, 5.0, 1.0, 6.0], 2);
+        assert_eq!(m.rmse, 1.0);
+        assert_eq!(m.mse, 2.0);
+        // Output 0: SS_tot = 0 around mean 1 with R2 0 (residuals), output 1: exact, 1.
+        assert_eq!(m.r2, 0.5);
     }
 
     #[test]

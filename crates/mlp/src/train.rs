@@ -230,7 +230,8 @@ pub struct EpochRecord {
     /// 1-based epoch number.
     pub epoch: usize,
     /// Training loss: the mean of the mini-batch losses, or the full-batch
-    /// loss after the step (including weight decay).
+    /// loss after the step (including weight decay). With `sse`, a
+    /// mini-batch's loss is that batch's sum of squares.
     pub train_loss: f64,
     /// Metrics of the parameters after the epoch on the training rows.
     pub train_metrics: Metrics,
@@ -240,7 +241,7 @@ pub struct EpochRecord {
     pub validation_metrics: Option<Metrics>,
     /// The learning rate used, for solvers that have one.
     pub learning_rate: Option<f64>,
-    /// The largest gradient norm seen in the epoch.
+    /// The largest gradient norm seen in the epoch (before any clipping).
     pub gradient_norm: f64,
     /// Time since training started.
     pub elapsed: Duration,
@@ -362,10 +363,13 @@ pub fn split<F: Float>(
     Ok((data.gather(&train), data.gather(&validation)))
 }
 
-/// An objective whose gradient is rescaled to at most `max_norm`.
+/// An objective whose gradient is rescaled to at most `max_norm`; it
+/// remembers the norm before clipping, which the history and the
+/// gradient-tolerance rule report.
 struct Clipped<'o, F: Float> {
     inner: &'o mut dyn Objective<F>,
     max_norm: f64,
+    raw_norm: f64,
 }
 
 impl<F: Float> Objective<F> for Clipped<'_, F> {
@@ -378,6 +382,7 @@ impl<F: Float> Objective<F> for Clipped<'_, F> {
     fn loss_and_gradient(&mut self, params: &[F], gradient: &mut [F]) -> Result<F> {
         let loss = self.inner.loss_and_gradient(params, gradient)?;
         let n = norm(gradient).as_f64();
+        self.raw_norm = n;
         if n > self.max_norm {
             let s = F::cast(self.max_norm / n);
             gradient.iter_mut().for_each(|g| *g = *g * s);
@@ -426,6 +431,9 @@ pub fn train<F: Float>(
             (None, Validation::None) => (Cow::Borrowed(data), None),
         };
     let loss = config.loss;
+    check(config.early_stopping.is_none() || validation.is_some(), "early_stopping", || {
+        "needs a validation set: pass one, or set validation to a fraction".into()
+    })?;
     if let Some(v) = &validation {
         NetworkObjective::new(net, v, loss)?;
     }
@@ -455,21 +463,32 @@ pub fn train<F: Float>(
         let (mut train_loss, mut gradient_norm, mut solver_stop) = (0.0, 0.0f64, None);
         if full_batch {
             let o = optimizer.step(&mut objective, params)?;
-            train_loss = o.loss_after.unwrap_or(o.loss).as_f64();
+            train_loss = match o.loss_after {
+                Some(after) => after.as_f64(),
+                // rprop does not evaluate the new point; the history wants it.
+                None if o.stop.is_none() => objective.loss(params)?.as_f64(),
+                None => o.loss.as_f64(),
+            };
             gradient_norm = o.gradient_norm.as_f64();
             solver_stop = o.stop;
         } else {
             shuffle.shuffle(&mut order);
             for rows in order.chunks(config.batch_size) {
                 objective.select(Some(rows));
-                let o = match config.clip_norm {
+                let (o, raw_norm) = match config.clip_norm {
                     Some(max_norm) => {
-                        optimizer.step(&mut Clipped { inner: &mut objective, max_norm }, params)?
+                        let mut clipped =
+                            Clipped { inner: &mut objective, max_norm, raw_norm: 0.0 };
+                        let o = optimizer.step(&mut clipped, params)?;
+                        (o, clipped.raw_norm)
                     }
-                    None => optimizer.step(&mut objective, params)?,
+                    None => {
+                        let o = optimizer.step(&mut objective, params)?;
+                        (o, o.gradient_norm.as_f64())
+                    }
                 };
                 train_loss += o.loss.as_f64() * rows.len() as f64;
-                gradient_norm = gradient_norm.max(o.gradient_norm.as_f64());
+                gradient_norm = gradient_norm.max(raw_norm);
                 if o.stop.is_some() {
                     solver_stop = o.stop;
                     break;

@@ -42,7 +42,8 @@ pub struct Lbfgs<F> {
     head: usize,
     len: usize,
     /// The point, loss and gradient of the last accepted step, reused by the
-    /// next step when it starts from the same point.
+    /// next step when it starts from the same point (so the objective must
+    /// not change between steps without a [`reset`](Optimizer::reset)).
     cached: Option<(Vec<F>, F)>,
     gradient: Vec<F>,
     direction: Vec<F>,
@@ -104,6 +105,11 @@ impl<F: Float> Lbfgs<F> {
 }
 
 impl<F: Float> Optimizer<F> for Lbfgs<F> {
+    fn reset(&mut self) {
+        self.len = 0;
+        self.cached = None;
+    }
+
     fn step(
         &mut self,
         objective: &mut dyn Objective<F>,

@@ -91,7 +91,10 @@ impl<F: Float> Optimizer<F> for LevenbergMarquardt<F> {
         params: &mut [F],
     ) -> Result<StepOutcome<F>> {
         let p = params.len();
-        let loss = objective.normal_equations(params, &mut self.jtj, &mut self.jtr)?;
+        objective.normal_equations(params, &mut self.jtj, &mut self.jtr)?;
+        // The baseline comes from the same function as the trial losses, so
+        // the comparison is exact and an accepted step never increases it.
+        let loss = objective.loss(params)?;
         // ∇S = 2 Jᵀr (10).
         let gradient_norm = F::cast(2.0 * dot(&self.jtr, &self.jtr).sqrt());
         let mut outcome = StepOutcome {

@@ -176,14 +176,15 @@ impl StrongWolfe {
                 (lo, hi) = (p, prev);
                 break;
             }
-            if evaluations.get() >= self.max_evaluations {
+            if evaluations.get() + 1 >= self.max_evaluations {
                 return Ok(done(&p, evaluations.get()));
             }
             step = 2.0 * p.step;
             prev = p;
         }
         // Zoom: lo satisfies sufficient decrease and has the lowest loss so far.
-        while evaluations.get() < self.max_evaluations {
+        // One evaluation stays in reserve for the fallback below.
+        while evaluations.get() + 1 < self.max_evaluations {
             let step = cubic_minimiser(&lo, &hi);
             let p = eval(step, x_new, g_new)?;
             if !armijo(&p) || p.loss >= lo.loss {

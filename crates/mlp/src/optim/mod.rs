@@ -137,6 +137,11 @@ pub trait Optimizer<F: Float>: Send {
         params: &mut [F],
     ) -> Result<StepOutcome<F>>;
 
+    /// Forgets what earlier steps learnt about the objective (curvature
+    /// pairs, cached gradients, moments stay): call it after changing the
+    /// objective between steps of a full-batch method.
+    fn reset(&mut self) {}
+
     /// Sets the learning rate for the next steps (for schedules); methods
     /// without one (`lbfgs`, `lm`, `rprop`) ignore it.
     fn set_learning_rate(&mut self, _learning_rate: f64) {}

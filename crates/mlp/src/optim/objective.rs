@@ -29,6 +29,7 @@ pub struct NetworkObjective<'a, F: Float> {
     selected: bool,
     loss: Loss,
     scale: f64,
+    custom_scale: Option<f64>,
     weight_decay: f64,
     chunk_rows: usize,
     threads: usize,
@@ -73,6 +74,7 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
             selected: false,
             loss,
             scale: loss.scale(data.rows(), net.outputs()),
+            custom_scale: None,
             weight_decay: 0.0,
             chunk_rows: CHUNK_ROWS,
             threads: 1,
@@ -101,11 +103,13 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
         self
     }
 
-    /// Normalises by `scale` instead of `loss.scale(N, n_L)`: for a
-    /// mini-batch that should count as part of a larger whole.
+    /// Normalises by `scale` instead of `loss.scale(N, n_L)`: for a data set
+    /// that should count as part of a larger whole. Kept until
+    /// [`select`](Self::select) picks a mini-batch, restored by `select(None)`.
     #[must_use]
     pub fn with_scale(mut self, scale: f64) -> Self {
         self.scale = scale;
+        self.custom_scale = Some(scale);
         self
     }
 
@@ -122,7 +126,8 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
                 self.scale = self.loss.scale(rows.len(), outputs);
             }
             None => {
-                self.scale = self.loss.scale(self.data.rows(), outputs);
+                let whole = self.loss.scale(self.data.rows(), outputs);
+                self.scale = self.custom_scale.unwrap_or(whole);
             }
         }
         self.selected = rows.is_some();
@@ -133,6 +138,10 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
             (Some(batch), true) => batch,
             _ => self.data,
         }
+    }
+
+    fn num_weights(&self) -> usize {
+        (0..self.net.depth()).map(|i| self.net.layer_ranges(i).0.len()).sum()
     }
 
     fn evaluate(
@@ -292,8 +301,11 @@ impl<F: Float> Objective<F> for NetworkObjective<'_, F> {
         self.evaluate(params, Want::Gradient, Some(gradient), None)
     }
 
+    /// The data residuals, plus one residual `sqrt(λ/2) w` per weight when
+    /// weight decay is on, so that `Σ r²` is the loss.
     fn num_residuals(&self) -> Option<usize> {
-        self.loss.is_least_squares().then(|| self.active().rows() * self.net.outputs())
+        let decay_rows = if self.weight_decay > 0.0 { self.num_weights() } else { 0 };
+        self.loss.is_least_squares().then(|| self.active().rows() * self.net.outputs() + decay_rows)
     }
 
     fn residuals_and_jacobian(
@@ -306,14 +318,27 @@ impl<F: Float> Objective<F> for NetworkObjective<'_, F> {
             return Err(Error::NotLeastSquares { loss: self.loss });
         }
         let data = self.active();
+        let (p, m) = (self.net.num_params(), data.rows() * self.net.outputs());
         let mut ws = Workspace::new(self.net, data.rows());
         let (x, y) = data.slice(0, data.rows());
-        self.net.parameter_jacobian(params, x, &mut ws, jacobian);
+        let (data_jacobian, decay_jacobian) = jacobian.split_at_mut(m * p);
+        self.net.parameter_jacobian(params, x, &mut ws, data_jacobian);
         let root = F::cast(self.scale.sqrt());
-        jacobian.iter_mut().for_each(|v| *v = *v * root);
+        data_jacobian.iter_mut().for_each(|v| *v = *v * root);
         let Targets::Values(y) = y else { return Err(Error::NotLeastSquares { loss: self.loss }) };
-        for ((r, &o), &t) in residuals.iter_mut().zip(ws.output()).zip(y) {
+        let (data_residuals, decay_residuals) = residuals.split_at_mut(m);
+        for ((r, &o), &t) in data_residuals.iter_mut().zip(ws.output()).zip(y) {
             *r = root * (o - t);
+        }
+        // (λ/2) Σ w² as residuals sqrt(λ/2) w_k, whose Jacobian rows are sqrt(λ/2) e_k.
+        if self.weight_decay > 0.0 {
+            let root = F::cast((0.5 * self.weight_decay).sqrt());
+            decay_jacobian.fill(F::zero());
+            let weights = (0..self.net.depth()).flat_map(|i| self.net.layer_ranges(i).0);
+            for (row, k) in weights.enumerate() {
+                decay_residuals[row] = root * params[k];
+                decay_jacobian[row * p + k] = root;
+            }
         }
         Ok(())
     }

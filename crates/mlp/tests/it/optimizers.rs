@@ -148,6 +148,8 @@ fn full_batch_solvers_minimise_rosenbrock_through_the_objective_seam() {
     }
 }
 
+/// GD with Armijo (Theorem 1.1) never increases the loss; nor does LM, which
+/// accepts only decreases, on the least-squares cases.
 #[test]
 fn gradient_descent_with_armijo_never_increases_the_loss() {
     let mut runner = TestRunner::new(config(100));
@@ -160,24 +162,32 @@ fn gradient_descent_with_armijo_never_increases_the_loss() {
             mlp::Targets::Classes(c) => TargetData::Classes(c.to_vec()),
         };
         let data = Dataset::new(p.input.clone(), p.net.inputs(), data).unwrap();
-        let mut objective = NetworkObjective::new(&p.net, &data, p.loss).unwrap();
-        let solver = OptimizerConfig::GradientDescent(GradientDescentConfig::default());
-        let mut optimizer = solver.build::<f64>(p.net.num_params()).unwrap();
-        let mut params = p.params.to_vec();
-        let mut previous = objective.loss(&params).unwrap();
-        for step in 0..30 {
-            let outcome = optimizer.step(&mut objective, &mut params).unwrap();
-            let now = objective.loss(&params).unwrap();
-            if now > previous {
-                return Err(TestCaseError::fail(format!(
-                    "{} ({}): loss rose from {previous} to {now} at step {step}",
-                    p.net.describe(),
-                    p.loss
-                )));
-            }
-            previous = now;
-            if outcome.stop.is_some() {
-                break;
+        let mut solvers = vec![OptimizerConfig::GradientDescent(GradientDescentConfig::default())];
+        // LM's dense Cholesky is O(P^3) per trial: keep the suite quick.
+        if p.loss.is_least_squares() && p.net.num_params() <= 400 {
+            solvers.push(OptimizerConfig::LevenbergMarquardt(LevenbergMarquardtConfig::default()));
+        }
+        for solver in solvers {
+            let mut objective =
+                NetworkObjective::new(&p.net, &data, p.loss).unwrap().with_weight_decay(1e-3);
+            let mut optimizer = solver.build::<f64>(p.net.num_params()).unwrap();
+            let mut params = p.params.to_vec();
+            let mut previous = objective.loss(&params).unwrap();
+            for step in 0..30 {
+                let outcome = optimizer.step(&mut objective, &mut params).unwrap();
+                let now = objective.loss(&params).unwrap();
+                if now > previous {
+                    return Err(TestCaseError::fail(format!(
+                        "{} on {} ({}): loss rose from {previous} to {now} at step {step}",
+                        solver.name(),
+                        p.net.describe(),
+                        p.loss
+                    )));
+                }
+                previous = now;
+                if outcome.stop.is_some() {
+                    break;
+                }
             }
         }
         Ok(())
@@ -185,6 +195,26 @@ fn gradient_descent_with_armijo_never_increases_the_loss() {
     if let Err(e) = result {
         panic!("{e}");
     }
+}
+
+#[test]
+fn residuals_include_weight_decay_so_their_squares_are_the_loss() {
+    let (net, data) = sine();
+    let params = Params::<f64>::init(&net, Init::XavierUniform, 2).unwrap();
+    let mut objective =
+        NetworkObjective::new(&net, &data, Loss::MeanSquared).unwrap().with_weight_decay(0.1);
+    let m = objective.num_residuals().unwrap();
+    assert_eq!(m, 200 + 20, "200 data residuals and one per weight");
+    let p = net.num_params();
+    let (mut r, mut jac) = (vec![0.0; m], vec![0.0; m * p]);
+    objective.residuals_and_jacobian(&params, &mut r, &mut jac).unwrap();
+    let mut grad = vec![0.0; p];
+    let loss = objective.loss_and_gradient(&params, &mut grad).unwrap();
+    let sum_sq: f64 = r.iter().map(|v| v * v).sum();
+    assert!((sum_sq - loss).abs() <= 1e-13 * loss, "{sum_sq} vs {loss}");
+    let two_jt_r: Vec<f64> =
+        (0..p).map(|k| 2.0 * (0..m).map(|q| jac[q * p + k] * r[q]).sum::<f64>()).collect();
+    assert!(crate::support::max_rel_error(&two_jt_r, &grad) < 1e-12);
 }
 
 fn run_with_threads<F: Float>(threads: usize, solver: &OptimizerConfig) -> Vec<F> {

@@ -234,6 +234,41 @@ fn invalid_settings_are_refused_before_training() {
 }
 
 #[test]
+fn clipping_bounds_each_step_and_the_history_reports_the_raw_norm() {
+    let data = noisy_regression(32, 7);
+    let config = TrainConfig {
+        optimizer: OptimizerConfig::Sgd(SgdConfig { learning_rate: 1.0, momentum: Momentum::None }),
+        max_epochs: 1,
+        batch_size: 32,
+        clip_norm: Some(1e-3),
+        ..TrainConfig::default()
+    };
+    let net = Network::with_hidden_activation(&[1, 8, 1], Activation::Tanh).unwrap();
+    let start = Params::<f64>::init(&net, Init::XavierUniform, 3).unwrap();
+    let mut params = start.clone();
+    let report =
+        train(&net, &mut params, &data, None, &config, |_| ControlFlow::Continue(())).unwrap();
+    let step: f64 =
+        params.iter().zip(start.iter()).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+    assert!(step <= 1e-3 * (1.0 + 1e-12) && step > 0.0, "step {step}");
+    assert!(report.history[0].gradient_norm > 1e-2, "the raw norm, not the clipped one");
+}
+
+#[test]
+fn early_stopping_without_a_validation_set_is_an_error() {
+    let data = noisy_regression(32, 8);
+    let config = TrainConfig {
+        early_stopping: Some(EarlyStopping { patience: 3, min_delta: 0.0 }),
+        ..TrainConfig::default()
+    };
+    let net = Network::with_hidden_activation(&[1, 4, 1], Activation::Tanh).unwrap();
+    let mut params = Params::<f64>::init(&net, Init::XavierUniform, 3).unwrap();
+    let err =
+        train(&net, &mut params, &data, None, &config, |_| ControlFlow::Continue(())).unwrap_err();
+    assert!(err.to_string().starts_with("invalid early_stopping: needs a validation set"), "{err}");
+}
+
+#[test]
 fn the_validation_split_is_stratified_and_seeded() {
     let data = blobs(300, 6);
     let (train_part, validation) = split(&data, 0.2, 1).unwrap();
