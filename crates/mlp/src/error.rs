@@ -59,6 +59,33 @@ pub enum Error {
         /// The loss asked for.
         loss: Loss,
     },
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A model file is not valid.
+    #[error("{}: {reason}", path.display())]
+    ModelFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A model file is of a newer format than this build reads.
+    #[error("{}: model format version {found} is newer than this build reads ({supported}); upgrade mlp", path.display())]
+    ModelVersion {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The file's version.
+        found: u64,
+        /// The newest version this build reads.
+        supported: u32,
+    },
     /// A name that is not one of the known activations.
     #[error("unknown activation {name:?} (known: {known})")]
     UnknownActivation {

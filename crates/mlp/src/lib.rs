@@ -65,6 +65,7 @@ mod float;
 mod linalg;
 pub mod loss;
 pub mod metrics;
+pub mod model_file;
 pub mod network;
 pub mod optim;
 pub mod rng;

@@ -27,24 +27,23 @@ use crate::error::{Error, Result};
 use crate::float::Float;
 
 /// A loss on the network output `x^L` (the logits, for the cross-entropies).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Loss {
     /// The notes' cost S: the sum over samples of `‖x^L − y‖²` (MATH.md §3). Name `sse`.
-    #[cfg_attr(feature = "serde", serde(rename = "sse"))]
+    #[serde(rename = "sse")]
     SumOfSquares,
     /// S divided by the number of target values, as PyTorch's `MSELoss`. Name `mse`.
-    #[cfg_attr(feature = "serde", serde(rename = "mse"))]
+    #[serde(rename = "mse")]
     MeanSquared,
     /// Softmax cross-entropy on logits, mean over samples, as PyTorch's
     /// `CrossEntropyLoss`. Name `cross_entropy`.
-    #[cfg_attr(feature = "serde", serde(rename = "cross_entropy"))]
+    #[serde(rename = "cross_entropy")]
     SoftmaxCrossEntropy,
     /// Sigmoid binary cross-entropy on logits, mean over all outputs, as
     /// PyTorch's `BCEWithLogitsLoss`. Name `binary_cross_entropy`.
-    #[cfg_attr(feature = "serde", serde(rename = "binary_cross_entropy"))]
+    #[serde(rename = "binary_cross_entropy")]
     SigmoidCrossEntropy,
 }
 

@@ -8,8 +8,7 @@ use crate::loss::{Loss, RowTarget, Targets};
 
 /// Regression metrics, averaged uniformly over the outputs (as
 /// scikit-learn's defaults do).
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RegressionMetrics {
     /// Mean squared error.
     pub mse: f64,
@@ -23,8 +22,7 @@ pub struct RegressionMetrics {
 }
 
 /// Counts of (true class, predicted class) pairs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConfusionMatrix {
     /// The number of classes `K`.
     pub classes: usize,
@@ -40,8 +38,7 @@ impl ConfusionMatrix {
 }
 
 /// Classification metrics.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassificationMetrics {
     /// Fraction of samples whose most probable class is the true one.
     pub accuracy: f64,
@@ -56,9 +53,8 @@ pub struct ClassificationMetrics {
 
 /// Metrics suited to a loss: regression for sums of squares, classification
 /// for the cross-entropies.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Metrics {
     /// For `sse` and `mse`.
     Regression(RegressionMetrics),

@@ -33,9 +33,8 @@ pub const SHUFFLE_STREAM: u64 = 0x5348_5546_464c_4521;
 /// How the learning rate changes over epochs (after any warm-up), as a
 /// multiple of the optimizer's configured rate. Applies to `sgd`, `adam` and
 /// `adamw`; the other solvers choose their own steps.
-#[derive(Clone, Copy, Debug, PartialEq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
+#[derive(Clone, Copy, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Schedule {
     /// The configured rate throughout (the default).
     #[default]
@@ -60,9 +59,8 @@ pub enum Schedule {
 }
 
 /// Where the validation set comes from when none is passed to [`train`].
-#[derive(Clone, Copy, Debug, PartialEq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(Clone, Copy, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Validation {
     /// No validation set (the default).
     #[default]
@@ -74,8 +72,7 @@ pub enum Validation {
 
 /// Stop when the validation loss has not improved by `min_delta` for
 /// `patience` epochs; the best epoch's weights are restored in any case.
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EarlyStopping {
     /// Epochs without improvement tolerated (at least 1).
     pub patience: usize,
@@ -85,9 +82,8 @@ pub struct EarlyStopping {
 
 /// Everything [`train`] needs besides the network, data and parameters.
 /// Plain data with documented defaults; [`TrainConfig::validate`] checks it.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default))]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct TrainConfig {
     /// The loss (default mean squared error).
     pub loss: Loss,
@@ -224,8 +220,7 @@ impl TrainConfig {
 }
 
 /// One epoch in the history.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochRecord {
     /// 1-based epoch number.
     pub epoch: usize,
@@ -259,8 +254,7 @@ pub struct Progress<'a, F> {
 }
 
 /// The outcome of [`train`].
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainReport {
     /// Why training stopped.
     pub stop_reason: TrainStop,
@@ -282,9 +276,8 @@ pub struct TrainReport {
 }
 
 /// Why [`train`] stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum TrainStop {
     /// `max_epochs` reached.

@@ -1,4 +1,6 @@
-//! [`Dataset`]: inputs and targets in memory, samples as rows.
+//! [`Dataset`]: inputs and targets in memory, samples as rows; scaling.
+
+pub mod scaling;
 
 use crate::error::{Error, Result};
 use crate::float::Float;

@@ -7,9 +7,8 @@ use crate::rng::Rng;
 
 /// How weights are drawn. `fan_in = n_i`, `fan_out = n_{i+1}` for layer `i`;
 /// every scale is multiplied by [`InitConfig::gain`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Init {
     /// Glorot & Bengio (2010): uniform in `±sqrt(6 / (fan_in + fan_out))`.
@@ -26,9 +25,8 @@ pub enum Init {
 }
 
 /// How biases are set.
-#[derive(Clone, Copy, Debug, PartialEq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(Clone, Copy, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum BiasInit {
     /// All zero (the default).
@@ -46,8 +44,7 @@ pub enum BiasInit {
 /// Initialisation settings: [`Init`] for weights, [`BiasInit`] for biases, and
 /// a gain (1 by default; 5/3 is customary for tanh, sqrt(2) for ReLU with
 /// Xavier).
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InitConfig {
     /// How weights are drawn.
     pub weights: Init,

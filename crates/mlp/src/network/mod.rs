@@ -55,8 +55,7 @@ use crate::error::{Error, Result};
 /// A network architecture: the widths `n_0..n_L` and one activation per
 /// layer. Parameters are kept apart, in a flat slice (see [`Params`]), so that
 /// every solver can treat them as one vector.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Network {
     widths: Vec<usize>,
     activations: Vec<Activation>,

@@ -13,9 +13,8 @@ use crate::error::Result;
 use crate::float::Float;
 
 /// Settings of [`Adam`] (used by both `adam` and `adamw`).
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default))]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct AdamConfig {
     /// `η` (default 1e-3).
     pub learning_rate: f64,

@@ -8,9 +8,8 @@ use crate::error::Result;
 use crate::float::Float;
 
 /// Settings of [`GradientDescent`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default))]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct GradientDescentConfig {
     /// The first trial step `ε_0` (default 0.1).
     pub initial_step: f64,

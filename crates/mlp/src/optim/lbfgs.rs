@@ -9,9 +9,8 @@ use crate::error::Result;
 use crate::float::Float;
 
 /// Settings of [`Lbfgs`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default))]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct LbfgsConfig {
     /// Correction pairs kept (default 10).
     pub memory: usize,

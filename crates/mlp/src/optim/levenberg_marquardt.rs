@@ -12,9 +12,8 @@ use crate::float::Float;
 use crate::linalg::cholesky_solve;
 
 /// Settings of [`LevenbergMarquardt`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default))]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct LevenbergMarquardtConfig {
     /// `μ₀` (default 1e-3).
     pub initial_damping: f64,

@@ -8,9 +8,8 @@ use crate::error::Result;
 use crate::float::Float;
 
 /// Settings of [`Rprop`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default))]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct RpropConfig {
     /// `η⁺ > 1` (default 1.2).
     pub increase: f64,

@@ -8,9 +8,8 @@ use crate::error::Result;
 use crate::float::Float;
 
 /// Momentum of [`Sgd`].
-#[derive(Clone, Copy, Debug, PartialEq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[derive(Clone, Copy, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Momentum {
     /// Plain SGD (the default).
     #[default]
@@ -22,9 +21,8 @@ pub enum Momentum {
 }
 
 /// Settings of [`Sgd`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default))]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SgdConfig {
     /// `η` (default 0.01).
     pub learning_rate: f64,

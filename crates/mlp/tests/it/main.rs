@@ -19,6 +19,8 @@ mod gradient_check;
 mod init;
 /// Jacobians: (10) `2 Jᵀ r = ∇S`, (18) layer by layer, (20), input Jacobian.
 mod jacobian;
+/// The model file: round trips, PyTorch names, atomic writes, bad files.
+mod model_file;
 /// Every solver on XOR, the sine fit and Rosenbrock; GD never increases S; threads.
 mod optimizers;
 /// The training loop: early stopping, reproducibility, callback, stopping rules.

@@ -1,0 +1,491 @@
+//! The model file: safetensors that PyTorch opens, plus `mlp`'s metadata.
+//!
+//! # Format (version 1)
+//!
+//! A [safetensors](https://github.com/huggingface/safetensors) file. Tensor
+//! names are the `state_dict` keys of the equivalent PyTorch `nn.Sequential`,
+//! whose modules are, for each layer in order, its activation (unless it is
+//! the identity) and then its `Linear`: activations `identity, tanh, tanh`
+//! give `0.weight`, `0.bias`, `2.weight`, `2.bias`, `4.weight`, `4.bias`.
+//! Weights are `[out, in]`; every tensor is `F32` or `F64`, as trained.
+//!
+//! `__metadata__` holds `format` = `pt` (so `safetensors.torch` loads it) and
+//! `mlp` = a JSON document, [`ModelMeta`]: the format version, widths and
+//! activations, data type, task, loss, input columns with their encoders,
+//! target names, class labels, scalers and a training summary.
+//!
+//! A file without `mlp` metadata (a PyTorch `state_dict` saved with
+//! `safetensors.torch.save_file`) loads through [`load_state_dict`] given
+//! the activations; the key prefixes `module.` (`DataParallel`) and
+//! `_orig_mod.` (`torch.compile`) are accepted.
+//!
+//! Writes are atomic: a temporary file beside the target, flushed to disk,
+//! then renamed over it, so an existing file is never left half-written.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::{Deserialize, Serialize};
+
+use crate::activation::Activation;
+use crate::data::scaling::Scaler;
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::loss::Loss;
+use crate::network::{Network, Params};
+
+/// The newest format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What the model predicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// Real-valued targets.
+    Regress,
+    /// Class labels.
+    Classify,
+}
+
+/// How one input column of the data becomes network inputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum InputColumn {
+    /// A number, one network input.
+    Numeric {
+        /// The column's name.
+        name: String,
+    },
+    /// A string category, one-hot encoded: one network input per category.
+    Categorical {
+        /// The column's name.
+        name: String,
+        /// The categories seen in training, in input order.
+        categories: Vec<String>,
+    },
+}
+
+impl InputColumn {
+    /// The column's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Numeric { name } | Self::Categorical { name, .. } => name,
+        }
+    }
+
+    /// How many network inputs the column becomes.
+    pub fn width(&self) -> usize {
+        match self {
+            Self::Numeric { .. } => 1,
+            Self::Categorical { categories, .. } => categories.len(),
+        }
+    }
+}
+
+/// How the model was trained, for `mlp inspect`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TrainingSummary {
+    /// The solver's name.
+    pub solver: String,
+    /// Epochs run.
+    pub epochs: usize,
+    /// Why training stopped, in words.
+    pub stop_reason: String,
+    /// Final training loss.
+    pub train_loss: f64,
+    /// Final validation loss, if any.
+    pub validation_loss: Option<f64>,
+    /// The seed.
+    pub seed: u64,
+    /// Training rows.
+    pub rows: usize,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+/// Everything about a model besides its parameters: the `mlp` metadata.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    /// The format version ([`FORMAT_VERSION`] when written by this build).
+    pub format_version: u32,
+    /// Widths `n_0..n_L`.
+    pub widths: Vec<usize>,
+    /// One activation per layer.
+    pub activations: Vec<Activation>,
+    /// `"f32"` or `"f64"`.
+    pub dtype: String,
+    /// Regression or classification.
+    pub task: Task,
+    /// The training loss.
+    pub loss: Loss,
+    /// The data columns the inputs come from, in order.
+    #[serde(default)]
+    pub inputs: Vec<InputColumn>,
+    /// The target columns' names (one per output for regression).
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// Class labels, by output index (classification).
+    #[serde(default)]
+    pub class_labels: Vec<String>,
+    /// Scaling of the encoded inputs.
+    #[serde(default)]
+    pub input_scaler: Option<Scaler>,
+    /// Scaling of the targets (regression).
+    #[serde(default)]
+    pub target_scaler: Option<Scaler>,
+    /// How it was trained.
+    #[serde(default)]
+    pub training: Option<TrainingSummary>,
+}
+
+impl ModelMeta {
+    /// Metadata for a bare network: numeric inputs `x0, x1, …`, targets
+    /// `y0, …`, regression, no scalers.
+    pub fn bare<F: Float>(network: &Network, loss: Loss) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            widths: network.widths().to_vec(),
+            activations: network.activations().to_vec(),
+            dtype: F::NAME.into(),
+            task: if loss.is_least_squares() { Task::Regress } else { Task::Classify },
+            loss,
+            inputs: (0..network.inputs())
+                .map(|k| InputColumn::Numeric { name: format!("x{k}") })
+                .collect(),
+            targets: (0..network.outputs()).map(|k| format!("y{k}")).collect(),
+            class_labels: Vec::new(),
+            input_scaler: None,
+            target_scaler: None,
+            training: None,
+        }
+    }
+}
+
+/// A network, its parameters and its metadata.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model<F> {
+    /// The architecture.
+    pub network: Network,
+    /// The parameters.
+    pub params: Params<F>,
+    /// Everything else.
+    pub meta: ModelMeta,
+}
+
+/// A model in whichever float type its file holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AnyModel {
+    /// `F32` tensors.
+    F32(Model<f32>),
+    /// `F64` tensors.
+    F64(Model<f64>),
+}
+
+impl AnyModel {
+    /// The metadata.
+    pub fn meta(&self) -> &ModelMeta {
+        match self {
+            Self::F32(m) => &m.meta,
+            Self::F64(m) => &m.meta,
+        }
+    }
+
+    /// The architecture.
+    pub fn network(&self) -> &Network {
+        match self {
+            Self::F32(m) => &m.network,
+            Self::F64(m) => &m.network,
+        }
+    }
+}
+
+/// The `state_dict` key prefix (module index) of each layer's `Linear`.
+pub fn linear_indices(activations: &[Activation]) -> Vec<usize> {
+    let mut index = 0;
+    activations
+        .iter()
+        .map(|a| {
+            if *a != Activation::Identity {
+                index += 1;
+            }
+            let linear = index;
+            index += 1;
+            linear
+        })
+        .collect()
+}
+
+trait FileFloat: Float {
+    const DTYPE: Dtype;
+    fn to_le(v: &[Self]) -> Vec<u8>;
+    fn from_le(bytes: &[u8]) -> Vec<Self>;
+}
+
+impl FileFloat for f32 {
+    const DTYPE: Dtype = Dtype::F32;
+    fn to_le(v: &[Self]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+    fn from_le(bytes: &[u8]) -> Vec<Self> {
+        bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect()
+    }
+}
+
+impl FileFloat for f64 {
+    const DTYPE: Dtype = Dtype::F64;
+    fn to_le(v: &[Self]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+    fn from_le(bytes: &[u8]) -> Vec<Self> {
+        bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect()
+    }
+}
+
+fn bad(path: &Path, reason: impl Into<String>) -> Error {
+    Error::ModelFile { path: path.to_path_buf(), reason: reason.into() }
+}
+
+/// The file's bytes for a model.
+///
+/// # Errors
+/// [`Error::ModelFile`] if the metadata cannot be encoded.
+pub fn to_bytes(model: &AnyModel) -> Result<Vec<u8>> {
+    match model {
+        AnyModel::F32(m) => encode(m),
+        AnyModel::F64(m) => encode(m),
+    }
+}
+
+fn encode<F: FileFloat>(model: &Model<F>) -> Result<Vec<u8>> {
+    let net = &model.network;
+    let mut meta = model.meta.clone();
+    meta.format_version = FORMAT_VERSION;
+    meta.widths = net.widths().to_vec();
+    meta.activations = net.activations().to_vec();
+    meta.dtype = F::NAME.into();
+    let json =
+        serde_json::to_string(&meta).map_err(|e| bad(Path::new("<memory>"), e.to_string()))?;
+    let mut tensors = Vec::new();
+    let mut buffers = Vec::new();
+    for (i, linear) in linear_indices(net.activations()).into_iter().enumerate() {
+        let layer = model.params.layer(i);
+        buffers.push((
+            format!("{linear}.weight"),
+            vec![layer.outputs, layer.inputs],
+            F::to_le(layer.weight),
+        ));
+        buffers.push((format!("{linear}.bias"), vec![layer.outputs], F::to_le(layer.bias)));
+    }
+    for (name, shape, data) in &buffers {
+        let view = TensorView::new(F::DTYPE, shape.clone(), data).expect("shape matches data");
+        tensors.push((name.clone(), view));
+    }
+    let info = HashMap::from([("format".to_string(), "pt".to_string()), ("mlp".to_string(), json)]);
+    safetensors::serialize(tensors, Some(info))
+        .map_err(|e| bad(Path::new("<memory>"), e.to_string()))
+}
+
+/// Writes `model` to `path` atomically: a temporary file in the same folder,
+/// flushed to disk, then renamed over `path`. On error `path` is untouched.
+///
+/// # Errors
+/// [`Error::Io`] naming the path.
+pub fn save(path: &Path, model: &AnyModel) -> Result<()> {
+    write_atomic(path, &to_bytes(model)?)
+}
+
+/// Writes `bytes` to `path` atomically (see [`save`]).
+///
+/// # Errors
+/// [`Error::Io`] naming the path.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().ok_or_else(|| io(std::io::Error::other("not a file name")))?;
+    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable where the platform allows it.
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}
+
+/// Reads a model file written by `mlp`.
+///
+/// # Errors
+/// [`Error::Io`] if it cannot be read; [`Error::ModelFile`] if it is not a
+/// valid model file (corrupt, truncated, no `mlp` metadata, tensors that do
+/// not fit the metadata); [`Error::ModelVersion`] if it is newer than this build.
+pub fn load(path: &Path) -> Result<AnyModel> {
+    let bytes =
+        std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    from_bytes(path, &bytes)
+}
+
+/// Parses a model file's bytes; `path` is only used in messages.
+///
+/// # Errors
+/// As [`load`].
+pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<AnyModel> {
+    let (_, metadata) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| bad(path, format!("not a safetensors file: {e}")))?;
+    let json = metadata.metadata().as_ref().and_then(|m| m.get("mlp")).ok_or_else(|| {
+        bad(path, "no mlp metadata (a PyTorch state_dict? give its activations to load it)")
+    })?;
+    let version: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| bad(path, format!("mlp metadata is not JSON: {e}")))?;
+    let found = version.get("format_version").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    if found > u64::from(FORMAT_VERSION) {
+        return Err(Error::ModelVersion {
+            path: path.to_path_buf(),
+            found,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let meta: ModelMeta =
+        serde_json::from_value(version).map_err(|e| bad(path, format!("mlp metadata: {e}")))?;
+    let network =
+        Network::new(&meta.widths, &meta.activations).map_err(|e| bad(path, e.to_string()))?;
+    let mut model = decode(path, bytes, network, &meta.activations)?;
+    match &mut model {
+        AnyModel::F32(m) => m.meta = meta,
+        AnyModel::F64(m) => m.meta = meta,
+    }
+    Ok(model)
+}
+
+/// Reads a PyTorch `nn.Sequential` `state_dict` saved as safetensors (no
+/// `mlp` metadata needed), given one activation per `Linear` layer (the
+/// first applied to the raw input, usually `identity`). Widths come from the
+/// weight shapes; the metadata is [`ModelMeta::bare`] with `loss`.
+///
+/// # Errors
+/// As [`load`], and [`Error::ModelFile`] if the keys are not those of such
+/// a `Sequential` with these activations.
+pub fn load_state_dict(path: &Path, activations: &[Activation], loss: Loss) -> Result<AnyModel> {
+    let bytes =
+        std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let tensors = SafeTensors::deserialize(&bytes)
+        .map_err(|e| bad(path, format!("not a safetensors file: {e}")))?;
+    let names = tensor_map(&tensors);
+    let mut widths = Vec::new();
+    for (i, linear) in linear_indices(activations).into_iter().enumerate() {
+        let key = format!("{linear}.weight");
+        let view = names.get(key.as_str()).ok_or_else(|| {
+            bad(
+                path,
+                format!("no tensor {key} for layer {i} (activations {})", describe(activations)),
+            )
+        })?;
+        let [out, inp] = view.shape() else {
+            return Err(bad(path, format!("{key} has shape {:?}, not [out, in]", view.shape())));
+        };
+        if i == 0 {
+            widths.push(*inp);
+        }
+        widths.push(*out);
+    }
+    let network = Network::new(&widths, activations).map_err(|e| bad(path, e.to_string()))?;
+    let mut model = decode(path, &bytes, network, activations)?;
+    match &mut model {
+        AnyModel::F32(m) => m.meta = ModelMeta::bare::<f32>(&m.network, loss),
+        AnyModel::F64(m) => m.meta = ModelMeta::bare::<f64>(&m.network, loss),
+    }
+    Ok(model)
+}
+
+fn describe(activations: &[Activation]) -> String {
+    activations.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Tensors by name, with `module.` and `_orig_mod.` prefixes removed.
+fn tensor_map<'a>(tensors: &'a SafeTensors<'a>) -> HashMap<String, TensorView<'a>> {
+    tensors
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let mut key = name.as_str();
+            while let Some(rest) =
+                key.strip_prefix("module.").or_else(|| key.strip_prefix("_orig_mod."))
+            {
+                key = rest;
+            }
+            (key.to_string(), view)
+        })
+        .collect()
+}
+
+fn decode(
+    path: &Path,
+    bytes: &[u8],
+    network: Network,
+    activations: &[Activation],
+) -> Result<AnyModel> {
+    let tensors = SafeTensors::deserialize(bytes)
+        .map_err(|e| bad(path, format!("corrupt safetensors data: {e}")))?;
+    let names = tensor_map(&tensors);
+    let dtypes: Vec<Dtype> = names.values().map(TensorView::dtype).collect();
+    let dtype = dtypes.first().copied().ok_or_else(|| bad(path, "no tensors"))?;
+    if dtypes.iter().any(|d| *d != dtype) {
+        return Err(bad(path, "tensors of different dtypes"));
+    }
+    let expected = 2 * network.depth();
+    if names.len() != expected {
+        let mut keys: Vec<&String> = names.keys().collect();
+        keys.sort();
+        return Err(bad(
+            path,
+            format!("expected {expected} tensors, found {}: {keys:?}", names.len()),
+        ));
+    }
+    match dtype {
+        Dtype::F32 => Ok(AnyModel::F32(fill::<f32>(path, &names, network, activations)?)),
+        Dtype::F64 => Ok(AnyModel::F64(fill::<f64>(path, &names, network, activations)?)),
+        other => Err(bad(path, format!("tensors are {other:?}; mlp reads F32 and F64"))),
+    }
+}
+
+fn fill<F: FileFloat>(
+    path: &Path,
+    names: &HashMap<String, TensorView<'_>>,
+    network: Network,
+    activations: &[Activation],
+) -> Result<Model<F>> {
+    let mut params = Params::<F>::zeros(&network);
+    for (i, linear) in linear_indices(activations).into_iter().enumerate() {
+        let layer = params.layer_mut(i);
+        let shapes = [("weight", vec![layer.outputs, layer.inputs]), ("bias", vec![layer.outputs])];
+        let targets = [layer.weight, layer.bias];
+        for ((kind, shape), target) in shapes.into_iter().zip(targets) {
+            let key = format!("{linear}.{kind}");
+            let view = names
+                .get(&key)
+                .ok_or_else(|| bad(path, format!("missing tensor {key} (layer {i})")))?;
+            if view.shape() != shape.as_slice() {
+                return Err(bad(
+                    path,
+                    format!("{key} has shape {:?}, expected {shape:?} (layer {i})", view.shape()),
+                ));
+            }
+            target.copy_from_slice(&F::from_le(view.data()));
+        }
+    }
+    let meta = ModelMeta::bare::<F>(&network, Loss::MeanSquared);
+    Ok(Model { network, params, meta })
+}
