@@ -68,6 +68,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A CSV file has bad content; `line` is 1-based.
+    #[error("{}:{line}: {message}", path.display())]
+    Csv {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The 1-based line.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
     /// A model file is not valid.
     #[error("{}: {reason}", path.display())]
     ModelFile {

@@ -1,5 +1,8 @@
 //! [`Dataset`]: inputs and targets in memory, samples as rows; scaling.
 
+pub mod bundled;
+pub mod csv;
+pub mod encoding;
 pub mod scaling;
 
 use crate::error::{Error, Result};
