@@ -1,11 +1,17 @@
-//! The command-line interface, as clap derive types.
+//! The command-line interface, as clap derive types: flags only; the
+//! commands turn them into library settings, which validate them.
 
-use clap::{Parser, Subcommand, ValueEnum};
+// Doc comments here are `--help` text, not rustdoc: no Markdown backticks.
+#![allow(clippy::doc_markdown)]
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Train and use multilayer perceptrons, with exact back-propagation.
 ///
-/// The network and its mathematics follow MATH.md: layers are counted from 0,
-/// and layer i applies its activation to its input before its affine map.
+/// Layers are counted from 0: layer i applies its activation to its input,
+/// then its affine map, so the output is affine (MATH.md (19)).
 #[derive(Debug, Parser)]
 #[command(name = "mlp", version, about, long_about)]
 pub struct Cli {
@@ -13,9 +19,29 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List the names the library accepts (activations, losses).
+    /// Train a network on a CSV file or a bundled data set and save it.
+    Train(TrainArgs),
+    /// Predict each row of a CSV file with a saved model.
+    Predict(PredictArgs),
+    /// Report a saved model's metrics on a labelled CSV file.
+    Eval(EvalArgs),
+    /// Describe a saved model: layers, parameters, scalers, training.
+    Inspect(InspectArgs),
+    /// Make a model with fresh parameters.
+    Init(InitArgs),
+    /// Write the gradient of the loss, summed over the rows, at a model's parameters.
+    Gradient(GradientArgs),
+    /// Check back-propagation against central finite differences.
+    Gradcheck(GradcheckArgs),
+    /// Write each row's input Jacobian dy/dx, in original units.
+    Jacobian(JacobianArgs),
+    /// List the bundled data sets.
+    Datasets,
+    /// List the names the library accepts (activations, losses, solvers).
     List {
         /// What to list.
         #[arg(value_enum)]
@@ -30,6 +56,249 @@ pub enum Catalogue {
     Activations,
     /// Losses, e.g. `sse`, `cross_entropy`.
     Losses,
+    /// Solvers, e.g. `adam`, `lm`.
+    Solvers,
+}
+
+/// Where data comes from and how to read it.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// The CSV file (gzip-compressed if it ends in .gz).
+    #[arg(required_unless_present = "dataset")]
+    pub data: Option<PathBuf>,
+    /// A bundled data set instead of a file (see `mlp datasets`).
+    #[arg(long, conflicts_with = "data")]
+    pub dataset: Option<String>,
+    /// The file has no header row: columns are named 0, 1, ...
+    #[arg(long)]
+    pub no_header: bool,
+    /// The field delimiter.
+    #[arg(long, default_value = ",")]
+    pub delimiter: char,
+}
+
+/// The task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    /// Real-valued targets.
+    Regress,
+    /// Class labels.
+    Classify,
+}
+
+/// Floating-point type of the parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Dtype {
+    /// 32-bit.
+    F32,
+    /// 64-bit.
+    F64,
+}
+
+/// Scaling of inputs (and regression targets), fitted on the training rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScaleArg {
+    /// Zero mean, unit standard deviation.
+    Standard,
+    /// Onto [0, 1].
+    Minmax,
+    /// No scaling.
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub input: DataArgs,
+    /// Target columns, by name or 0-based index, comma-separated (default for
+    /// a bundled data set: its target).
+    #[arg(long, value_delimiter = ',')]
+    pub target: Vec<String>,
+    /// regress or classify (default: classify when a target is text).
+    #[arg(long, value_enum)]
+    pub task: Option<TaskArg>,
+    /// Hidden layer widths, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "32")]
+    pub hidden: Vec<usize>,
+    /// Activation of every hidden layer's input (see `mlp list activations`).
+    #[arg(long, default_value = "tanh")]
+    pub activation: String,
+    /// Activation applied to the raw input by layer 0.
+    #[arg(long, default_value = "identity")]
+    pub input_activation: String,
+    /// Loss (default: mse to regress, cross_entropy to classify).
+    #[arg(long)]
+    pub loss: Option<String>,
+    /// Solver: gd, sgd, adam, adamw, lbfgs, lm, rprop.
+    #[arg(long, default_value = "adam")]
+    pub solver: String,
+    /// Most epochs.
+    #[arg(long, default_value_t = 200)]
+    pub epochs: usize,
+    /// Rows per mini-batch (sgd, adam, adamw).
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Learning rate (sgd, adam, adamw; the first trial step of gd).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Momentum for sgd (0 for none).
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f64,
+    /// L2 weight decay (adamw: decoupled).
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f64,
+    /// Fraction of the rows held out for validation (0 for none).
+    #[arg(long, default_value_t = 0.1)]
+    pub val_fraction: f64,
+    /// A validation file instead of a fraction.
+    #[arg(long, conflicts_with = "val_fraction")]
+    pub val: Option<PathBuf>,
+    /// A test file, evaluated after training.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Fraction of the rows held out as a test set (0 for none).
+    #[arg(long, default_value_t = 0.0, conflicts_with = "test")]
+    pub test_fraction: f64,
+    /// Stop when the validation loss has not improved for this many epochs
+    /// (the best weights are kept).
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Seed of the initial weights, the splits and the shuffles.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Threads (results do not depend on it).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Data type of the parameters.
+    #[arg(long, value_enum, default_value_t = Dtype::F64)]
+    pub dtype: Dtype,
+    /// Input (and regression target) scaling, fitted on the training rows.
+    #[arg(long, value_enum, default_value_t = ScaleArg::Standard)]
+    pub scale: ScaleArg,
+    /// Where to write the model.
+    #[arg(long, default_value = "model.safetensors")]
+    pub out: PathBuf,
+    /// Write the history (epoch, losses, metrics, seconds) as CSV.
+    #[arg(long)]
+    pub history: Option<PathBuf>,
+    /// Draw the loss curves as SVG.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The model file.
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub input: DataArgs,
+    /// Write the predictions here (CSV) instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The model file.
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub input: DataArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The model file.
+    pub model: PathBuf,
+    /// For a PyTorch state_dict without mlp metadata: one activation per layer.
+    #[arg(long, value_delimiter = ',')]
+    pub activations: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Widths n_0..n_L, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub widths: Vec<usize>,
+    /// One activation per layer (the first acts on the raw input).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub activations: Vec<String>,
+    /// Weight initialisation.
+    #[arg(long, value_enum, default_value_t = InitArg::XavierUniform)]
+    pub init: InitArg,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Data type.
+    #[arg(long, value_enum, default_value_t = Dtype::F64)]
+    pub dtype: Dtype,
+    /// Where to write the model.
+    #[arg(long, required = true)]
+    pub out: PathBuf,
+}
+
+/// Weight initialisation schemes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InitArg {
+    /// Glorot uniform.
+    XavierUniform,
+    /// Glorot normal.
+    XavierNormal,
+    /// He uniform.
+    HeUniform,
+    /// He normal.
+    HeNormal,
+    /// LeCun normal.
+    LecunNormal,
+}
+
+/// A model, data with targets, and a loss: shared by gradient and gradcheck.
+#[derive(Debug, Args)]
+pub struct LossArgs {
+    /// The model file.
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub input: DataArgs,
+    /// Target columns (default: the model's).
+    #[arg(long, value_delimiter = ',')]
+    pub target: Vec<String>,
+    /// Loss (default: sse).
+    #[arg(long, default_value = "sse")]
+    pub loss: String,
+}
+
+#[derive(Debug, Args)]
+pub struct GradientArgs {
+    #[command(flatten)]
+    pub common: LossArgs,
+    /// Where to write the gradient (safetensors, the model's tensor names).
+    #[arg(long, required = true)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct GradcheckArgs {
+    #[command(flatten)]
+    pub common: LossArgs,
+    /// Largest relative error accepted.
+    #[arg(long, default_value_t = 1e-6)]
+    pub tolerance: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct JacobianArgs {
+    /// The model file.
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub input: DataArgs,
+    /// Write here (CSV) instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -1,0 +1,150 @@
+//! What the commands share: reading data, parsing names, writing outputs
+//! atomically, and turning a table into a model's scaled inputs.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use mlp::data::csv::{CsvOptions, Header, Table};
+use mlp::data::encoding::Encoding;
+use mlp::model_file::{ModelMeta, Task};
+use mlp::{Activation, Loss, TargetData};
+
+use crate::cli::DataArgs;
+
+/// The table named by `--dataset` or the positional file.
+pub fn read_table(args: &DataArgs) -> Result<Table> {
+    if let Some(name) = &args.dataset {
+        return Ok(mlp::data::bundled::table(name)?);
+    }
+    let path = args.data.as_deref().expect("clap requires a file or --dataset");
+    let delimiter = u8::try_from(args.delimiter).ok().filter(u8::is_ascii).with_context(|| {
+        format!("--delimiter {:?} is not a single ASCII character", args.delimiter)
+    })?;
+    let header = if args.no_header { Header::Absent } else { Header::Present };
+    Ok(Table::read(path, CsvOptions { header, delimiter })?)
+}
+
+pub fn parse_activation(name: &str) -> Result<Activation> {
+    Ok(name.parse::<Activation>()?)
+}
+
+pub fn parse_loss(name: &str) -> Result<Loss> {
+    Ok(name.parse::<Loss>()?)
+}
+
+/// Writes `text` to `path` atomically, or to stdout.
+pub fn write_output(path: Option<&Path>, text: &str) -> Result<()> {
+    match path {
+        Some(path) => mlp::model_file::write_atomic(path, text.as_bytes())?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// The encoding a model was trained with.
+pub fn encoding(meta: &ModelMeta) -> Encoding {
+    Encoding {
+        task: meta.task,
+        inputs: meta.inputs.clone(),
+        targets: meta.targets.clone(),
+        class_labels: meta.class_labels.clone(),
+    }
+}
+
+/// A model whose input columns the table does not name (one made by
+/// `mlp init`, or imported from PyTorch) takes the table's columns in order,
+/// leaving out its targets and `exclude`.
+pub fn resolve_inputs(meta: &mut ModelMeta, table: &Table, exclude: &[String]) -> Result<()> {
+    if meta.inputs.iter().any(|c| table.names.iter().any(|n| n == c.name())) {
+        return Ok(());
+    }
+    let names: Vec<&String> =
+        table.names.iter().filter(|n| !meta.targets.contains(n) && !exclude.contains(n)).collect();
+    if names.len() != meta.inputs.len() || meta.inputs.iter().any(|c| c.width() != 1) {
+        bail!(
+            "{}: the model takes {} inputs, the data has {} input columns ({})",
+            table.source.display(),
+            meta.inputs.len(),
+            names.len(),
+            names.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    meta.inputs = names
+        .into_iter()
+        .map(|n| mlp::model_file::InputColumn::Numeric { name: n.clone() })
+        .collect();
+    Ok(())
+}
+
+/// A table's rows as the model's (scaled) network inputs, `[N, n_0]`.
+pub fn model_inputs(meta: &ModelMeta, table: &Table) -> Result<Vec<f64>> {
+    let mut meta = meta.clone();
+    resolve_inputs(&mut meta, table, &bundled_target(table))?;
+    let enc = encoding(&meta);
+    let mut x = enc.encode_inputs(table)?;
+    if enc.input_width() != meta.widths[0] {
+        bail!(
+            "{}: the model takes {} inputs, its columns give {}",
+            table.source.display(),
+            meta.widths[0],
+            enc.input_width()
+        );
+    }
+    if let Some(s) = &meta.input_scaler {
+        s.transform(&mut x);
+    }
+    Ok(x)
+}
+
+/// A table's targets as the model sees them (regression targets scaled).
+pub fn model_targets(meta: &ModelMeta, table: &Table) -> Result<TargetData<f64>> {
+    let mut targets = encoding(meta).encode_targets(table)?;
+    if let (TargetData::Values { values, .. }, Some(s)) = (&mut targets, &meta.target_scaler) {
+        s.transform(values);
+    }
+    Ok(targets)
+}
+
+/// The target column of a bundled data set's table, which is never an input.
+pub fn bundled_target(table: &Table) -> Vec<String> {
+    mlp::data::bundled::BUNDLED
+        .iter()
+        .filter(|b| table.source.to_string_lossy() == format!("<dataset {}>", b.name))
+        .map(|b| b.target.to_string())
+        .collect()
+}
+
+/// Softmax of each row of logits (or the sigmoid pair for one logit).
+pub fn probabilities(logits: &[f64], width: usize) -> Vec<Vec<f64>> {
+    logits
+        .chunks_exact(width)
+        .map(|row| {
+            if let [z] = row {
+                let p = 1.0 / (1.0 + (-z).exp());
+                return vec![1.0 - p, p];
+            }
+            let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let e: Vec<f64> = row.iter().map(|v| (v - max).exp()).collect();
+            let sum: f64 = e.iter().sum();
+            e.into_iter().map(|v| v / sum).collect()
+        })
+        .collect()
+}
+
+/// Quotes a CSV field when needed.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn is_classify(meta: &ModelMeta) -> bool {
+    meta.task == Task::Classify
+}

@@ -1,0 +1,311 @@
+//! `mlp train`: data → encoding → splits → scalers → network → train → save.
+
+use std::io::IsTerminal;
+use std::ops::ControlFlow;
+
+use anyhow::{Context, Result, bail};
+use mlp::data::encoding::Encoding;
+use mlp::data::scaling::{ScaleKind, Scaler};
+use mlp::metrics::Metrics;
+use mlp::model_file::{self, AnyModel, FORMAT_VERSION, Model, ModelMeta, Task, TrainingSummary};
+use mlp::optim::{AdamConfig, GradientDescentConfig, Momentum, SgdConfig};
+use mlp::{
+    Dataset, EarlyStopping, Float, Init, Loss, Network, OptimizerConfig, Params, TargetData,
+    TrainConfig, Validation,
+};
+
+use crate::cli::{Dtype, ScaleArg, TaskArg, TrainArgs};
+use crate::common::{parse_activation, parse_loss, read_table};
+use crate::{plot, progress};
+
+/// Seeds of the test split, apart from the validation split's.
+const TEST_STREAM: u64 = 0x7465_7374;
+
+pub fn run(args: &TrainArgs) -> Result<()> {
+    check_fraction("--val-fraction", args.val_fraction)?;
+    check_fraction("--test-fraction", args.test_fraction)?;
+    let hidden = parse_activation(&args.activation)?;
+    let first = parse_activation(&args.input_activation)?;
+    let table = read_table(&args.input)?;
+    let bundled = args
+        .input
+        .dataset
+        .as_ref()
+        .and_then(|n| mlp::data::bundled::BUNDLED.iter().find(|b| b.name == n));
+    let keys: Vec<String> = match (&args.target[..], bundled) {
+        ([], Some(b)) => vec![b.target.to_string()],
+        ([], None) => {
+            bail!("--target is required: name the target column(s), by name or 0-based index")
+        }
+        (keys, _) => keys.to_vec(),
+    };
+    let targets: Vec<usize> =
+        keys.iter().map(|k| table.column_index(k)).collect::<mlp::Result<_>>()?;
+    let task = args
+        .task
+        .map(|t| if t == TaskArg::Classify { Task::Classify } else { Task::Regress })
+        .or(bundled.filter(|_| args.target.is_empty()).map(|b| b.task));
+    let encoding = Encoding::fit(&table, &targets, task)?;
+    let loss = match &args.loss {
+        Some(name) => parse_loss(name)?,
+        None if encoding.task == Task::Classify => Loss::SoftmaxCrossEntropy,
+        None => Loss::MeanSquared,
+    };
+    let all = encoding.dataset(&table)?;
+    let (rest, test) = match (&args.test, args.test_fraction) {
+        (Some(path), _) => {
+            (all, Some(encoding.dataset(&mlp::data::csv::Table::read(path, csv_options(args))?)?))
+        }
+        (None, f) if f > 0.0 => {
+            let (a, b) = mlp::split(&all, f, args.seed ^ TEST_STREAM)?;
+            (a, Some(b))
+        }
+        _ => (all, None),
+    };
+    let (train, validation) = match (&args.val, args.val_fraction) {
+        (Some(path), _) => {
+            (rest, Some(encoding.dataset(&mlp::data::csv::Table::read(path, csv_options(args))?)?))
+        }
+        (None, f) if f > 0.0 => {
+            let (a, b) = mlp::split(&rest, f, args.seed)?;
+            (a, Some(b))
+        }
+        _ => (rest, None),
+    };
+    let kind = match args.scale {
+        ScaleArg::Standard => ScaleKind::Standard,
+        ScaleArg::Minmax => ScaleKind::MinMax,
+        ScaleArg::None => ScaleKind::None,
+    };
+    let input_scaler = Scaler::fit(kind, train.inputs(), train.input_width());
+    let target_scaler = match train.target_data() {
+        TargetData::Values { values, width } => Scaler::fit(kind, values, *width),
+        TargetData::Classes(_) => None,
+    };
+    let scale = |d: &Dataset<f64>| scaled(d, input_scaler.as_ref(), target_scaler.as_ref());
+    let (train, validation, test) = (
+        scale(&train)?,
+        validation.as_ref().map(scale).transpose()?,
+        test.as_ref().map(scale).transpose()?,
+    );
+
+    let mut widths = vec![encoding.input_width()];
+    widths.extend(&args.hidden);
+    widths.push(encoding.output_width());
+    let mut activations = vec![hidden; widths.len() - 1];
+    activations[0] = first;
+    let network = Network::new(&widths, &activations)?;
+    let (optimizer, weight_decay) = optimizer(args)?;
+    let config = TrainConfig {
+        loss,
+        optimizer,
+        max_epochs: args.epochs,
+        batch_size: args.batch_size,
+        validation: Validation::None,
+        early_stopping: args.patience.map(|patience| EarlyStopping { patience, min_delta: 0.0 }),
+        weight_decay,
+        seed: args.seed,
+        threads: args.threads,
+        ..TrainConfig::default()
+    };
+    config.validate()?;
+    let meta = ModelMeta {
+        format_version: FORMAT_VERSION,
+        widths: widths.clone(),
+        activations: activations.clone(),
+        dtype: String::new(),
+        task: encoding.task,
+        loss,
+        inputs: encoding.inputs.clone(),
+        targets: encoding.targets.clone(),
+        class_labels: encoding.class_labels.clone(),
+        input_scaler,
+        target_scaler,
+        training: None,
+    };
+    let sets = Sets { train: &train, validation: validation.as_ref(), test: test.as_ref() };
+    match args.dtype {
+        Dtype::F32 => train_typed::<f32>(args, network, &config, meta, &sets, AnyModel::F32),
+        Dtype::F64 => train_typed::<f64>(args, network, &config, meta, &sets, AnyModel::F64),
+    }
+}
+
+struct Sets<'a> {
+    train: &'a Dataset<f64>,
+    validation: Option<&'a Dataset<f64>>,
+    test: Option<&'a Dataset<f64>>,
+}
+
+fn check_fraction(flag: &str, f: f64) -> Result<()> {
+    if !(0.0..1.0).contains(&f) {
+        bail!("{flag} must be in [0, 1), got {f}");
+    }
+    Ok(())
+}
+
+fn csv_options(args: &TrainArgs) -> mlp::data::csv::CsvOptions {
+    let header = if args.input.no_header {
+        mlp::data::csv::Header::Absent
+    } else {
+        mlp::data::csv::Header::Present
+    };
+    mlp::data::csv::CsvOptions { header, delimiter: args.input.delimiter as u8 }
+}
+
+fn optimizer(args: &TrainArgs) -> Result<(OptimizerConfig, f64)> {
+    let mut config = OptimizerConfig::default_for(&args.solver)?;
+    let mut weight_decay = args.weight_decay;
+    match &mut config {
+        OptimizerConfig::Sgd(c) => {
+            *c = SgdConfig {
+                learning_rate: args.lr.unwrap_or(c.learning_rate),
+                momentum: if args.momentum > 0.0 {
+                    Momentum::Classic(args.momentum)
+                } else {
+                    Momentum::None
+                },
+            };
+        }
+        OptimizerConfig::Adam(c) => {
+            *c = AdamConfig { learning_rate: args.lr.unwrap_or(c.learning_rate), ..*c }
+        }
+        OptimizerConfig::AdamW(c) => {
+            *c = AdamConfig {
+                learning_rate: args.lr.unwrap_or(c.learning_rate),
+                weight_decay,
+                ..*c
+            };
+            weight_decay = 0.0;
+        }
+        OptimizerConfig::GradientDescent(c) => {
+            *c = GradientDescentConfig { initial_step: args.lr.unwrap_or(c.initial_step), ..*c };
+        }
+        _ => {}
+    }
+    Ok((config, weight_decay))
+}
+
+fn scaled(
+    d: &Dataset<f64>,
+    inputs: Option<&Scaler>,
+    targets: Option<&Scaler>,
+) -> Result<Dataset<f64>> {
+    let mut x = d.inputs().to_vec();
+    if let Some(s) = inputs {
+        s.transform(&mut x);
+    }
+    let mut y = d.target_data().clone();
+    if let (TargetData::Values { values, .. }, Some(s)) = (&mut y, targets) {
+        s.transform(values);
+    }
+    Ok(Dataset::new(x, d.input_width(), y)?)
+}
+
+fn cast<F: Float>(d: &Dataset<f64>) -> Result<Dataset<F>> {
+    let y = match d.target_data() {
+        TargetData::Values { values, width } => TargetData::Values {
+            values: values.iter().map(|&v| F::cast(v)).collect(),
+            width: *width,
+        },
+        TargetData::Classes(c) => TargetData::Classes(c.clone()),
+    };
+    Ok(Dataset::new(d.inputs().iter().map(|&v| F::cast(v)).collect(), d.input_width(), y)?)
+}
+
+fn train_typed<F: Float>(
+    args: &TrainArgs,
+    network: Network,
+    config: &TrainConfig,
+    mut meta: ModelMeta,
+    sets: &Sets<'_>,
+    wrap: fn(Model<F>) -> AnyModel,
+) -> Result<()> {
+    let train = cast::<F>(sets.train)?;
+    let validation = sets.validation.map(cast::<F>).transpose()?;
+    let init = if matches!(
+        config.optimizer,
+        OptimizerConfig::LevenbergMarquardt(_) | OptimizerConfig::Lbfgs(_)
+    ) {
+        Init::XavierUniform
+    } else {
+        Init::HeUniform
+    };
+    let mut params = Params::<F>::init(&network, init, args.seed)?;
+    let mut reporter =
+        progress::Reporter::new(config.max_epochs, args.quiet, std::io::stderr().is_terminal());
+    let report = mlp::train(&network, &mut params, &train, validation.as_ref(), config, |p| {
+        reporter.epoch(p.record);
+        ControlFlow::Continue(())
+    })?;
+    reporter.finish();
+    meta.dtype = F::NAME.into();
+    meta.training = Some(TrainingSummary {
+        solver: config.optimizer.name().into(),
+        epochs: report.history.len(),
+        stop_reason: format!("{:?}", report.stop_reason),
+        train_loss: report.train_loss,
+        validation_loss: report.validation_loss,
+        seed: args.seed,
+        rows: train.rows(),
+        seconds: report.elapsed.as_secs_f64(),
+    });
+    let model = Model { network, params, meta };
+    model_file::save(&args.out, &wrap(model.clone()))
+        .with_context(|| format!("saving {}", args.out.display()))?;
+    if let Some(path) = &args.history {
+        model_file::write_atomic(path, plot::history_csv(&report.history).as_bytes())?;
+    }
+    if let Some(path) = &args.plot {
+        model_file::write_atomic(path, plot::loss_svg(&report.history).as_bytes())?;
+    }
+    if !args.quiet {
+        eprintln!(
+            "stopped: {:?} after {} epochs ({:.1} s); model written to {}",
+            report.stop_reason,
+            report.history.len(),
+            report.elapsed.as_secs_f64(),
+            args.out.display()
+        );
+    }
+    let mut out = String::new();
+    for (name, data) in
+        [("train", Some(sets.train)), ("validation", sets.validation), ("test", sets.test)]
+    {
+        if let Some(d) = data {
+            out.push_str(&summary_line(name, &model, d)?);
+        }
+    }
+    crate::common::write_output(None, &out)
+}
+
+/// One line of metrics, in original units for regression.
+pub fn summary_line<F: Float>(name: &str, model: &Model<F>, data: &Dataset<f64>) -> Result<String> {
+    let (loss, metrics) = metrics(model, data)?;
+    let detail = match metrics {
+        Metrics::Regression(m) => format!("rmse {:.6}  mae {:.6}  r2 {:.4}", m.rmse, m.mae, m.r2),
+        Metrics::Classification(m) => {
+            format!("accuracy {:.4}  macro-f1 {:.4}", m.accuracy, m.macro_f1)
+        }
+        Metrics::MultiLabel { label_accuracy } => format!("label accuracy {label_accuracy:.4}"),
+    };
+    Ok(format!("{name:<10}  loss {loss:.6}  {detail}\n"))
+}
+
+/// The loss (as trained: scaled units) and the metrics (original units) of a model on scaled data.
+pub fn metrics<F: Float>(model: &Model<F>, data: &Dataset<f64>) -> Result<(f64, Metrics)> {
+    let x: Vec<F> = data.inputs().iter().map(|&v| F::cast(v)).collect();
+    let outputs: Vec<f64> =
+        model.network.predict(&model.params, &x).iter().map(|v| v.as_f64()).collect();
+    let width = model.network.outputs();
+    let loss = model.meta.loss.value(&outputs, width, data.targets())?;
+    let metrics = match (data.target_data(), &model.meta.target_scaler) {
+        (TargetData::Values { values, width }, Some(s)) => {
+            let (mut p, mut y) = (outputs.clone(), values.clone());
+            s.inverse(&mut p);
+            s.inverse(&mut y);
+            Metrics::compute(model.meta.loss, &p, *width, mlp::Targets::Values(&y))?
+        }
+        _ => Metrics::compute(model.meta.loss, &outputs, width, data.targets())?,
+    };
+    Ok((loss, metrics))
+}
