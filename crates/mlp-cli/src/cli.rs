@@ -107,6 +107,7 @@ pub enum ScaleArg {
 }
 
 #[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
     #[command(flatten)]
     pub input: DataArgs,

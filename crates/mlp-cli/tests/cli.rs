@@ -1,0 +1,358 @@
+//! The `mlp` binary end to end: every command, every bad input (message,
+//! exit status, and an existing output file left byte for byte), `--help`,
+//! and the round trip train → save → load → predict, equal bit for bit to
+//! the library's in-memory predictions.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn mlp() -> Command {
+    Command::cargo_bin("mlp").expect("the mlp binary")
+}
+
+/// A fresh folder for one test.
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mlp-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(path: &Path, text: &str) -> PathBuf {
+    std::fs::write(path, text).unwrap();
+    path.to_path_buf()
+}
+
+/// 40 rows: two numeric inputs, one text input, a numeric and a class target.
+fn sample_csv(d: &Path) -> PathBuf {
+    let mut s = String::from("a,b,colour,y,kind\n");
+    for k in 0..40 {
+        let (a, b) = (f64::from(k) / 10.0, f64::from(k % 7) / 3.0);
+        let colour = ["red", "green", "blue"][k as usize % 3];
+        let kind = if a + b > 2.5 { "big" } else { "small" };
+        s.push_str(&format!("{a},{b},{colour},{},{kind}\n", (a * b).sin()));
+    }
+    write(&d.join("data.csv"), &s)
+}
+
+fn stdout(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn help_lists_every_command_and_every_command_has_help() {
+    let help = stdout(mlp().arg("--help"));
+    let commands = [
+        "train",
+        "predict",
+        "eval",
+        "inspect",
+        "init",
+        "gradient",
+        "gradcheck",
+        "jacobian",
+        "datasets",
+        "list",
+    ];
+    for c in commands {
+        assert!(help.contains(c), "--help lacks {c}");
+        let sub = stdout(mlp().args([c, "--help"]));
+        assert!(sub.contains("Usage: mlp"), "{c} --help");
+    }
+    assert!(stdout(mlp().args(["train", "--help"])).contains("--val-fraction"));
+}
+
+#[test]
+fn datasets_and_names_are_listed() {
+    let out = stdout(mlp().arg("datasets"));
+    for name in ["iris", "digits", "diabetes", "sine", "xor", "spirals"] {
+        assert!(out.contains(name), "{name}");
+    }
+    assert!(out.contains("CC BY 4.0"));
+    assert!(stdout(mlp().args(["list", "activations"])).contains("gelu_tanh"));
+    assert!(stdout(mlp().args(["list", "solvers"])).contains("lbfgs"));
+}
+
+#[test]
+fn train_save_load_predict_equals_in_memory_predictions_bit_for_bit() {
+    let d = dir("round-trip");
+    let data = sample_csv(&d);
+    let model = d.join("m.safetensors");
+    let (history, plot) = (d.join("h.csv"), d.join("loss.svg"));
+    let summary = stdout(
+        mlp()
+            .arg("train")
+            .arg(&data)
+            .args(["--target", "y", "--epochs", "30", "--quiet", "--hidden", "8"])
+            .arg("--out")
+            .arg(&model)
+            .arg("--history")
+            .arg(&history)
+            .arg("--plot")
+            .arg(&plot),
+    );
+    assert!(
+        summary.contains("train") && summary.contains("validation") && summary.contains("r2"),
+        "{summary}"
+    );
+    let predictions = d.join("p.csv");
+    stdout(mlp().arg("predict").arg(&model).arg(&data).arg("--out").arg(&predictions));
+
+    // The same prediction in memory, through the library.
+    let AnyModel::F64(m) = mlp::model_file::load(&model).unwrap() else { panic!("f64 model") };
+    let table = mlp::data::csv::Table::read(&data, Default::default()).unwrap();
+    let enc = mlp::data::encoding::Encoding {
+        task: m.meta.task,
+        inputs: m.meta.inputs.clone(),
+        targets: m.meta.targets.clone(),
+        class_labels: m.meta.class_labels.clone(),
+    };
+    let mut x = enc.encode_inputs(&table).unwrap();
+    m.meta.input_scaler.as_ref().unwrap().transform(&mut x);
+    let mut y = m.network.predict(&m.params, &x);
+    m.meta.target_scaler.as_ref().unwrap().inverse(&mut y);
+    let text = std::fs::read_to_string(&predictions).unwrap();
+    let written: Vec<f64> = text.lines().skip(1).map(|l| l.parse().unwrap()).collect();
+    assert_eq!(text.lines().next(), Some("y"));
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&written), bits(&y));
+
+    // The history has one row per epoch; the plot is valid SVG with both curves.
+    let history = std::fs::read_to_string(&history).unwrap();
+    assert_eq!(history.lines().count(), 31);
+    assert!(history.starts_with("epoch,train_loss,validation_loss"));
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    for id in ["training", "validation"] {
+        let line = doc
+            .descendants()
+            .find(|n| n.attribute("id") == Some(id))
+            .unwrap_or_else(|| panic!("no {id} curve"));
+        assert_eq!(line.tag_name().name(), "polyline");
+        assert_eq!(line.attribute("points").unwrap().split(' ').count(), 30, "{id}");
+    }
+}
+
+use mlp::model_file::AnyModel;
+
+#[test]
+fn classification_predicts_labels_with_probabilities_and_eval_reports_json() {
+    let d = dir("classify");
+    let data = sample_csv(&d);
+    let model = d.join("c.safetensors");
+    stdout(
+        mlp()
+            .arg("train")
+            .arg(&data)
+            .args(["--target", "kind", "--epochs", "60", "--quiet", "--val-fraction", "0"])
+            .arg("--out")
+            .arg(&model),
+    );
+    let out = stdout(mlp().arg("predict").arg(&model).arg(&data));
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("label,p_big,p_small"));
+    let first: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let (p1, p2): (f64, f64) = (first[1].parse().unwrap(), first[2].parse().unwrap());
+    assert!(["big", "small"].contains(&first[0]) && (p1 + p2 - 1.0).abs() < 1e-12);
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(mlp().arg("eval").arg(&model).arg(&data).arg("--json")))
+            .unwrap();
+    assert_eq!(json["rows"], 40);
+    assert!(json["metrics"]["classification"]["accuracy"].as_f64().unwrap() > 0.8, "{json}");
+    let table = stdout(mlp().arg("eval").arg(&model).arg(&data));
+    assert!(table.contains("confusion") && table.contains("accuracy"));
+    let inspect = stdout(mlp().arg("inspect").arg(&model));
+    assert!(
+        inspect.contains("colour (one-hot: blue|green|red)")
+            && inspect.contains("classes    big, small"),
+        "{inspect}"
+    );
+}
+
+#[test]
+fn init_gradient_gradcheck_and_jacobian_run_on_a_fresh_model() {
+    let d = dir("derivatives");
+    let model = d.join("init.safetensors");
+    stdout(
+        mlp()
+            .args(["init", "--widths", "2,4,1", "--activations", "identity,tanh", "--seed", "3"])
+            .arg("--out")
+            .arg(&model),
+    );
+    let check =
+        stdout(mlp().arg("gradcheck").arg(&model).args(["--dataset", "xor", "--target", "y"]));
+    assert!(check.contains("0.weight") && check.contains("2.bias"), "{check}");
+    let grad = d.join("grad.safetensors");
+    stdout(
+        mlp()
+            .arg("gradient")
+            .arg(&model)
+            .args(["--dataset", "xor", "--target", "y"])
+            .arg("--out")
+            .arg(&grad),
+    );
+    let AnyModel::F64(g) = mlp::model_file::load(&grad).unwrap() else { panic!("f64") };
+    assert_eq!(g.params.len(), 17);
+    let jac = stdout(mlp().arg("jacobian").arg(&model).args(["--dataset", "xor"]));
+    assert_eq!(jac.lines().next(), Some("dy0/da,dy0/db"));
+    assert_eq!(jac.lines().count(), 5);
+}
+
+/// Runs `mlp` with `args` (and `--out` pointing at an existing file, where
+/// the command writes one) and checks the failure: exit status 1, a one-line
+/// message containing `expected`, and the output file unchanged.
+fn fails<S: AsRef<str> + std::fmt::Debug>(args: &[S], out: Option<&Path>, expected: &str) {
+    let before = out.map(|p| std::fs::read(p).unwrap());
+    let mut cmd = mlp();
+    cmd.args(args.iter().map(AsRef::as_ref));
+    if let Some(p) = out {
+        cmd.arg("--out").arg(p);
+    }
+    let output = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.trim_end().lines().count() == 1,
+        "{args:?}: {stderr}"
+    );
+    assert!(stderr.contains(expected), "{args:?}: expected {expected:?} in {stderr}");
+    if let (Some(p), Some(b)) = (out, before) {
+        assert_eq!(std::fs::read(p).unwrap(), b, "{args:?} touched {}", p.display());
+    }
+}
+
+#[test]
+fn bad_input_gives_one_line_errors_and_leaves_outputs_untouched() {
+    let d = dir("bad");
+    let good = sample_csv(&d);
+    let out = write(&d.join("existing.safetensors"), "an existing model the user wants to keep");
+    let csv = |name: &str, text: &str| write(&d.join(name), text).to_string_lossy().into_owned();
+    let empty = csv("empty.csv", "");
+    let header_only = csv("header.csv", "a,b,y\n");
+    let ragged = csv("ragged.csv", "a,b,y\n1,2,3\n4,5\n");
+    let text_value = csv("text.csv", "a,b,y\n1,2,3\n4,x,6\n7,8,9\n");
+    let nan = csv("nan.csv", "a,b,y\n1,2,3\n4,NaN,6\n7,8,9\n");
+    let g = good.to_string_lossy().into_owned();
+    let train = |extra: &[&str]| -> Vec<String> {
+        let base = ["train", g.as_str(), "--target", "y", "--epochs", "2", "-q"];
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+
+    fails(&["train", "/no/such/file.csv", "--target", "y"], Some(&out), "/no/such/file.csv");
+    fails(
+        &["train", &empty, "--target", "y"],
+        Some(&out),
+        &format!("{empty}:1: the file is empty"),
+    );
+    fails(
+        &["train", &header_only, "--target", "y"],
+        Some(&out),
+        &format!("{header_only}:2: no data rows"),
+    );
+    fails(
+        &["train", &ragged, "--target", "y"],
+        Some(&out),
+        &format!("{ragged}:3: expected 3 fields, found 2"),
+    );
+    fails(
+        &["train", &text_value, "--target", "y"],
+        Some(&out),
+        &format!("{text_value}:3: column 2 (\"b\"): \"x\" is not a number"),
+    );
+    fails(
+        &["train", &nan, "--target", "y"],
+        Some(&out),
+        &format!("{nan}:3: column 2 (\"b\"): \"NaN\" is not finite"),
+    );
+    fails(
+        &["train", &g, "--target", "z"],
+        Some(&out),
+        "no column \"z\"; the columns are a, b, colour, y, kind",
+    );
+    fails(&train(&["--activation", "swish2"]), Some(&out), "unknown activation \"swish2\"");
+    fails(&train(&["--loss", "hinge"]), Some(&out), "unknown loss \"hinge\"");
+    fails(&train(&["--solver", "newton"]), Some(&out), "unknown solver \"newton\"");
+    fails(&train(&["--lr", "0"]), Some(&out), "learning_rate: must be positive");
+    fails(&train(&["--lr", "-1"]), Some(&out), "learning_rate: must be positive");
+    fails(&train(&["--batch-size", "0"]), Some(&out), "batch_size: must be at least 1");
+    fails(&train(&["--val-fraction", "1"]), Some(&out), "--val-fraction must be in [0, 1), got 1");
+    fails(&train(&["--val-fraction", "-0.1"]), Some(&out), "--val-fraction must be in [0, 1)");
+    fails(
+        &["train", &g, "--target", "kind", "--solver", "lm", "-q"],
+        Some(&out),
+        "not a sum of squares",
+    );
+
+    // Prediction-time errors against a real model.
+    let model = d.join("model.safetensors");
+    stdout(
+        mlp()
+            .args(["train", &g, "--target", "kind", "--epochs", "2", "-q"])
+            .arg("--out")
+            .arg(&model),
+    );
+    let m = model.to_string_lossy().into_owned();
+    let pred_out = write(&d.join("predictions.csv"), "earlier predictions");
+    let unseen = csv("unseen.csv", "a,b,colour,y,kind\n1,2,red,0.5,huge\n");
+    fails(
+        &["eval", &m, &unseen],
+        None,
+        &format!("{unseen}:2: class \"huge\" was not seen in training"),
+    );
+    let new_colour = csv("colour.csv", "a,b,colour\n1,2,purple\n");
+    fails(
+        &["predict", &m, &new_colour],
+        Some(&pred_out),
+        "category \"purple\" was not seen in training",
+    );
+    let narrow = csv("narrow.csv", "a,colour\n1,red\n");
+    fails(&["predict", &m, &narrow], Some(&pred_out), "no column \"b\"");
+    let truncated = d.join("truncated.safetensors");
+    let bytes = std::fs::read(&model).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let t = truncated.to_string_lossy().into_owned();
+    fails(&["predict", &t, &g], Some(&pred_out), &t);
+    let newer = d.join("newer.safetensors");
+    let pattern = br#"\"format_version\":1"#;
+    let at = bytes.windows(pattern.len()).position(|w| w == pattern).unwrap();
+    let mut changed = bytes.clone();
+    changed[at + pattern.len() - 1] = b'7';
+    std::fs::write(&newer, &changed).unwrap();
+    fails(
+        &["predict", &newer.to_string_lossy(), &g],
+        Some(&pred_out),
+        "format version 7 is newer than this build reads",
+    );
+}
+
+#[test]
+fn a_broken_pipe_exits_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let d = dir("pipe");
+    let model = d.join("digits.safetensors");
+    stdout(
+        mlp()
+            .args(["train", "--dataset", "digits", "--epochs", "1", "-q"])
+            .arg("--out")
+            .arg(&model),
+    );
+    // `mlp predict ... | head -0`: the reader is gone before the first write.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mlp"))
+        .arg("predict")
+        .arg(&model)
+        .args(["--dataset", "digits"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(status.success(), "exit {status}: {err}");
+    assert!(err.is_empty(), "{err}");
+}
