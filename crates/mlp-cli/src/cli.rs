@@ -194,6 +194,10 @@ pub struct TrainArgs {
 pub struct PredictArgs {
     /// The model file.
     pub model: PathBuf,
+    /// For a PyTorch state_dict without mlp metadata: one activation per
+    /// layer (inputs are then the data's columns in order).
+    #[arg(long, value_delimiter = ',')]
+    pub activations: Vec<String>,
     #[command(flatten)]
     pub input: DataArgs,
     /// Write the predictions here (CSV) instead of stdout.
@@ -205,6 +209,10 @@ pub struct PredictArgs {
 pub struct EvalArgs {
     /// The model file.
     pub model: PathBuf,
+    /// For a PyTorch state_dict without mlp metadata: one activation per
+    /// layer (inputs are then the data's columns in order).
+    #[arg(long, value_delimiter = ',')]
+    pub activations: Vec<String>,
     #[command(flatten)]
     pub input: DataArgs,
     /// Print JSON instead of a table.
@@ -295,6 +303,10 @@ pub struct GradcheckArgs {
 pub struct JacobianArgs {
     /// The model file.
     pub model: PathBuf,
+    /// For a PyTorch state_dict without mlp metadata: one activation per
+    /// layer (inputs are then the data's columns in order).
+    #[arg(long, value_delimiter = ',')]
+    pub activations: Vec<String>,
     #[command(flatten)]
     pub input: DataArgs,
     /// Write here (CSV) instead of stdout.

@@ -25,6 +25,15 @@ pub fn read_table(args: &DataArgs) -> Result<Table> {
     Ok(Table::read(path, CsvOptions { header, delimiter })?)
 }
 
+/// A model file written by mlp, or with `activations` a PyTorch `state_dict`.
+pub fn load_model(path: &Path, activations: &[String]) -> Result<mlp::model_file::AnyModel> {
+    if activations.is_empty() {
+        return Ok(mlp::model_file::load(path)?);
+    }
+    let acts = activations.iter().map(|a| parse_activation(a)).collect::<Result<Vec<_>>>()?;
+    Ok(mlp::model_file::load_state_dict(path, &acts, Loss::MeanSquared)?)
+}
+
 pub fn parse_activation(name: &str) -> Result<Activation> {
     Ok(name.parse::<Activation>()?)
 }

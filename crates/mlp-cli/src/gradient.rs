@@ -125,7 +125,7 @@ fn check<F: Float>(m: &Model<F>, data: &Dataset<f64>, loss: Loss) -> Result<Vec<
 }
 
 pub fn jacobian(args: &JacobianArgs) -> Result<()> {
-    let model = model_file::load(&args.model)?;
+    let model = crate::common::load_model(&args.model, &args.activations)?;
     let table = read_table(&args.input)?;
     let mut meta = model.meta().clone();
     crate::common::resolve_inputs(&mut meta, &table, &crate::common::bundled_target(&table))?;

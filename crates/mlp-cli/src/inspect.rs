@@ -10,13 +10,7 @@ use crate::cli::{Dtype, InitArg, InitArgs, InspectArgs};
 use crate::common::{parse_activation, write_output};
 
 pub fn inspect(args: &InspectArgs) -> Result<()> {
-    let model = if args.activations.is_empty() {
-        model_file::load(&args.model)?
-    } else {
-        let acts =
-            args.activations.iter().map(|a| parse_activation(a)).collect::<Result<Vec<_>>>()?;
-        model_file::load_state_dict(&args.model, &acts, Loss::MeanSquared)?
-    };
+    let model = crate::common::load_model(&args.model, &args.activations)?;
     let meta = model.meta();
     let net = model.network();
     let mut s = String::new();

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
-use mlp::model_file::{self, AnyModel, Model};
+use mlp::model_file::{AnyModel, Model};
 use mlp::{Dataset, Float};
 
 use crate::cli::{EvalArgs, PredictArgs};
@@ -12,7 +12,7 @@ use crate::common::{
 };
 
 pub fn predict(args: &PredictArgs) -> Result<()> {
-    let model = model_file::load(&args.model)?;
+    let model = crate::common::load_model(&args.model, &args.activations)?;
     let table = read_table(&args.input)?;
     let x = model_inputs(model.meta(), &table)?;
     let text = match &model {
@@ -64,7 +64,7 @@ fn predictions<F: Float>(model: &Model<F>, x: &[f64]) -> String {
 }
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
-    let model = model_file::load(&args.model)?;
+    let model = crate::common::load_model(&args.model, &args.activations)?;
     let table = read_table(&args.input)?;
     let meta = model.meta();
     let data =

@@ -356,3 +356,110 @@ fn a_broken_pipe_exits_quietly() {
     assert!(status.success(), "exit {status}: {err}");
     assert!(err.is_empty(), "{err}");
 }
+
+/// The committed PyTorch interoperability files (`tests/data/interop/`,
+/// written by `pytorch_interop.py` with PyTorch 2.15).
+fn interop(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/interop").join(name)
+}
+
+fn read_rows(text: &str) -> Vec<f64> {
+    text.lines()
+        .skip(1)
+        .flat_map(|l| l.split(',').map(|v| v.parse::<f64>().unwrap()).collect::<Vec<_>>())
+        .collect()
+}
+
+#[test]
+fn a_model_saved_by_mlp_predicts_in_pytorch_as_in_mlp() {
+    let ours = read_rows(&stdout(
+        mlp().arg("predict").arg(interop("mlp_init.safetensors")).arg(interop("data.csv")),
+    ));
+    let theirs =
+        read_rows(&std::fs::read_to_string(interop("torch_on_mlp_predictions.csv")).unwrap());
+    assert_eq!(ours.len(), 32);
+    let diff = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(diff <= 1e-12, "max difference {diff:e}");
+}
+
+#[test]
+fn a_state_dict_saved_by_pytorch_predicts_in_mlp_as_in_pytorch() {
+    use mlp::Activation::{Gelu, Identity, Tanh};
+    let AnyModel::F64(m) = mlp::model_file::load_state_dict(
+        &interop("torch_model.safetensors"),
+        &[Identity, Tanh, Gelu],
+        mlp::Loss::MeanSquared,
+    )
+    .unwrap() else {
+        panic!("an f64 state_dict")
+    };
+    let data = read_rows(&std::fs::read_to_string(interop("data.csv")).unwrap());
+    let x: Vec<f64> = data.chunks_exact(5).flat_map(|r| r[..3].to_vec()).collect();
+    let ours = m.network.predict(&m.params, &x);
+    let theirs =
+        read_rows(&std::fs::read_to_string(interop("torch_model_predictions.csv")).unwrap());
+    let diff = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(diff <= 1e-12, "max difference {diff:e}");
+    let inspect = stdout(
+        mlp()
+            .arg("inspect")
+            .arg(interop("torch_model.safetensors"))
+            .args(["--activations", "identity,tanh,gelu"]),
+    );
+    assert!(inspect.contains("3-8-8-2 [identity, tanh, gelu]"), "{inspect}");
+    // The same through the binary: inputs are the data's columns in order, outputs y0, y1.
+    let d = dir("state-dict");
+    let x_only = d.join("x.csv");
+    let rows: Vec<String> =
+        data.chunks_exact(5).map(|r| format!("{:?},{:?},{:?}", r[0], r[1], r[2])).collect();
+    std::fs::write(&x_only, format!("a,b,c\n{}\n", rows.join("\n"))).unwrap();
+    let predicted = read_rows(&stdout(
+        mlp()
+            .arg("predict")
+            .arg(interop("torch_model.safetensors"))
+            .arg(&x_only)
+            .args(["--activations", "identity,tanh,gelu"]),
+    ));
+    assert_eq!(
+        predicted.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        ours.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn mlp_gradient_agrees_with_pytorch_autograd_to_1e_10() {
+    let d = dir("autograd");
+    let grad = d.join("grad.safetensors");
+    stdout(
+        mlp()
+            .arg("gradient")
+            .arg(interop("mlp_init.safetensors"))
+            .arg(interop("data.csv"))
+            .args(["--target", "y0,y1", "--loss", "sse"])
+            .arg("--out")
+            .arg(&grad),
+    );
+    let ours = std::fs::read(&grad).unwrap();
+    let theirs = std::fs::read(interop("torch_gradient.safetensors")).unwrap();
+    let (ours, theirs) = (
+        safetensors::SafeTensors::deserialize(&ours).unwrap(),
+        safetensors::SafeTensors::deserialize(&theirs).unwrap(),
+    );
+    let values = |t: &safetensors::SafeTensors<'_>, name: &str| -> Vec<f64> {
+        t.tensor(name)
+            .unwrap()
+            .data()
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    };
+    let mut names = theirs.names();
+    names.sort_unstable();
+    assert_eq!(names, ["0.bias", "0.weight", "2.bias", "2.weight", "4.bias", "4.weight"]);
+    for name in names {
+        let (a, b) = (values(&ours, name), values(&theirs, name));
+        let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let rel = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max) / scale;
+        assert!(rel <= 1e-10, "{name}: relative error {rel:e}");
+    }
+}
