@@ -14,7 +14,7 @@ impl Reporter {
     pub fn new(epochs: usize, quiet: bool, terminal: bool) -> Self {
         let bar = (!quiet && terminal).then(|| {
             let style = ProgressStyle::with_template(
-                "{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]",
+                "{bar:30} epoch {pos}/{len} {msg} ({per_sec}) [{elapsed} < {eta}]",
             )
             .expect("a valid template");
             ProgressBar::new(epochs as u64).with_style(style)

@@ -66,6 +66,35 @@ fn help_lists_every_command_and_every_command_has_help() {
 }
 
 #[test]
+fn headerless_files_with_another_delimiter_take_targets_by_index() {
+    let d = dir("headerless");
+    let data = write(&d.join("d.txt"), "1;2;3\n4;5;9\n2;2;4\n3;1;4\n5;5;10\n0;1;1\n");
+    let model = d.join("m.safetensors");
+    let out = stdout(
+        mlp()
+            .arg("train")
+            .arg(&data)
+            .args([
+                "--no-header",
+                "--delimiter",
+                ";",
+                "--target",
+                "2",
+                "--epochs",
+                "3",
+                "-q",
+                "--val-fraction",
+                "0",
+            ])
+            .arg("--out")
+            .arg(&model),
+    );
+    assert!(out.starts_with("train"), "{out}");
+    let inspect = stdout(mlp().arg("inspect").arg(&model));
+    assert!(inspect.contains("inputs     0, 1") && inspect.contains("targets    2"), "{inspect}");
+}
+
+#[test]
 fn datasets_and_names_are_listed() {
     let out = stdout(mlp().arg("datasets"));
     for name in ["iris", "digits", "diabetes", "sine", "xor", "spirals"] {
@@ -196,6 +225,15 @@ fn init_gradient_gradcheck_and_jacobian_run_on_a_fresh_model() {
     );
     let AnyModel::F64(g) = mlp::model_file::load(&grad).unwrap() else { panic!("f64") };
     assert_eq!(g.params.len(), 17);
+    // Above the threshold, gradcheck prints its table and exits with status 1.
+    let strict = mlp()
+        .arg("gradcheck")
+        .arg(&model)
+        .args(["--dataset", "xor", "--target", "y", "--tolerance", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&strict.stdout).contains("0.weight"));
     let jac = stdout(mlp().arg("jacobian").arg(&model).args(["--dataset", "xor"]));
     assert_eq!(jac.lines().next(), Some("dy0/da,dy0/db"));
     assert_eq!(jac.lines().count(), 5);
@@ -235,6 +273,7 @@ fn bad_input_gives_one_line_errors_and_leaves_outputs_untouched() {
     let ragged = csv("ragged.csv", "a,b,y\n1,2,3\n4,5\n");
     let text_value = csv("text.csv", "a,b,y\n1,2,3\n4,x,6\n7,8,9\n");
     let nan = csv("nan.csv", "a,b,y\n1,2,3\n4,NaN,6\n7,8,9\n");
+    let inf = csv("inf.csv", "a,b,y\n1,2,3\n4,5,6\n7,-inf,9\n");
     let g = good.to_string_lossy().into_owned();
     let train = |extra: &[&str]| -> Vec<String> {
         let base = ["train", g.as_str(), "--target", "y", "--epochs", "2", "-q"];
@@ -266,6 +305,11 @@ fn bad_input_gives_one_line_errors_and_leaves_outputs_untouched() {
         &["train", &nan, "--target", "y"],
         Some(&out),
         &format!("{nan}:3: column 2 (\"b\"): \"NaN\" is not finite"),
+    );
+    fails(
+        &["train", &inf, "--target", "y"],
+        Some(&out),
+        &format!("{inf}:4: column 2 (\"b\"): \"-inf\" is not finite"),
     );
     fails(
         &["train", &g, "--target", "z"],
