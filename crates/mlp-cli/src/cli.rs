@@ -145,12 +145,13 @@ pub struct TrainArgs {
     /// Momentum for sgd (0 for none).
     #[arg(long, default_value_t = 0.9)]
     pub momentum: f64,
-    /// L2 weight decay (adamw: decoupled).
-    #[arg(long, default_value_t = 0.0)]
-    pub weight_decay: f64,
-    /// Fraction of the rows held out for validation (0 for none).
-    #[arg(long, default_value_t = 0.1)]
-    pub val_fraction: f64,
+    /// L2 weight decay (adamw: decoupled; default 0, or 0.01 for adamw).
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Fraction of the rows held out for validation, in [0, 1) (default 0.1,
+    /// or none for data sets under 20 rows).
+    #[arg(long)]
+    pub val_fraction: Option<f64>,
     /// A validation file instead of a fraction.
     #[arg(long, conflicts_with = "val_fraction")]
     pub val: Option<PathBuf>,
@@ -294,9 +295,9 @@ pub struct GradientArgs {
 pub struct GradcheckArgs {
     #[command(flatten)]
     pub common: LossArgs,
-    /// Largest relative error accepted.
-    #[arg(long, default_value_t = 1e-6)]
-    pub tolerance: f64,
+    /// Largest relative error accepted (default 1e-6 for f64 models, 1e-3 for f32).
+    #[arg(long)]
+    pub tolerance: Option<f64>,
 }
 
 #[derive(Debug, Args)]

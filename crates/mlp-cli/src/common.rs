@@ -14,15 +14,21 @@ use crate::cli::DataArgs;
 
 /// The table named by `--dataset` or the positional file.
 pub fn read_table(args: &DataArgs) -> Result<Table> {
+    let options = csv_options(args)?;
     if let Some(name) = &args.dataset {
         return Ok(mlp::data::bundled::table(name)?);
     }
     let path = args.data.as_deref().expect("clap requires a file or --dataset");
+    Ok(Table::read(path, options)?)
+}
+
+/// The CSV options of the data flags, the delimiter checked.
+pub fn csv_options(args: &DataArgs) -> Result<CsvOptions> {
     let delimiter = u8::try_from(args.delimiter).ok().filter(u8::is_ascii).with_context(|| {
         format!("--delimiter {:?} is not a single ASCII character", args.delimiter)
     })?;
     let header = if args.no_header { Header::Absent } else { Header::Present };
-    Ok(Table::read(path, CsvOptions { header, delimiter })?)
+    Ok(CsvOptions { header, delimiter })
 }
 
 /// A model file written by mlp, or with `activations` a PyTorch `state_dict`.
@@ -69,7 +75,11 @@ pub fn encoding(meta: &ModelMeta) -> Encoding {
 /// `mlp init`, or imported from PyTorch) takes the table's columns in order,
 /// leaving out its targets and `exclude`.
 pub fn resolve_inputs(meta: &mut ModelMeta, table: &Table, exclude: &[String]) -> Result<()> {
-    if meta.inputs.iter().any(|c| table.names.iter().any(|n| n == c.name())) {
+    // Only for models whose inputs were never named: a trained model whose
+    // columns are missing gets "no column ..." rather than a silent guess.
+    let bare = meta.training.is_none()
+        && meta.inputs.iter().enumerate().all(|(k, c)| c.name() == format!("x{k}"));
+    if !bare || meta.inputs.iter().any(|c| table.names.iter().any(|n| n == c.name())) {
         return Ok(());
     }
     let names: Vec<&String> =
@@ -129,6 +139,8 @@ pub fn bundled_target(table: &Table) -> Vec<String> {
 }
 
 /// Softmax of each row of logits (or the sigmoid pair for one logit).
+/// Class probabilities from logits: the sigmoid pair for one logit (binary
+/// cross-entropy), else the softmax.
 pub fn probabilities(logits: &[f64], width: usize) -> Vec<Vec<f64>> {
     logits
         .chunks_exact(width)

@@ -67,19 +67,19 @@ fn with_params<F: Float>(mut m: Model<F>, values: Vec<F>) -> Result<Model<F>> {
 
 pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
     let (model, data, loss) = setup(&args.common)?;
-    let worst = match model {
-        AnyModel::F32(m) => check(&m, &data, loss)?,
-        AnyModel::F64(m) => check(&m, &data, loss)?,
+    let (worst, tolerance) = match model {
+        AnyModel::F32(m) => (check(&m, &data, loss)?, args.tolerance.unwrap_or(1e-3)),
+        AnyModel::F64(m) => (check(&m, &data, loss)?, args.tolerance.unwrap_or(1e-6)),
     };
     let mut s = String::from("tensor        max relative error\n");
     let mut failed = false;
     for (name, err) in &worst {
         let _ = writeln!(s, "{name:<12}  {err:.3e}");
-        failed |= *err > args.tolerance;
+        failed |= *err > tolerance;
     }
     write_output(None, &s)?;
     if failed {
-        bail!("back-propagation differs from finite differences by more than {:e}", args.tolerance);
+        bail!("back-propagation differs from finite differences by more than {tolerance:e}");
     }
     Ok(())
 }

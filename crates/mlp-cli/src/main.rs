@@ -55,8 +55,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                     .map(String::from)
                     .to_vec(),
             };
-            println!("{}", names.join("\n"));
-            Ok(())
+            common::write_output(None, &format!("{}\n", names.join("\n")))
         }
     }
 }

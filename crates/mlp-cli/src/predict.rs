@@ -43,7 +43,8 @@ fn predictions<F: Float>(model: &Model<F>, x: &[f64]) -> String {
         s.push('\n');
         for p in probabilities(&y, width) {
             let best = p.iter().enumerate().fold(0, |b, (k, v)| if *v > p[b] { k } else { b });
-            let _ = write!(s, "{}", csv_field(&meta.class_labels[best]));
+            let label = meta.class_labels.get(best).map_or("?", String::as_str);
+            let _ = write!(s, "{}", csv_field(label));
             for v in p {
                 let _ = write!(s, ",{v:?}");
             }

@@ -22,8 +22,12 @@ use crate::{plot, progress};
 const TEST_STREAM: u64 = 0x7465_7374;
 
 pub fn run(args: &TrainArgs) -> Result<()> {
-    check_fraction("--val-fraction", args.val_fraction)?;
+    if let Some(f) = args.val_fraction {
+        check_fraction("--val-fraction", f)?;
+    }
     check_fraction("--test-fraction", args.test_fraction)?;
+    check_output_folders(args)?;
+    let options = crate::common::csv_options(&args.input)?;
     let hidden = parse_activation(&args.activation)?;
     let first = parse_activation(&args.input_activation)?;
     let table = read_table(&args.input)?;
@@ -51,10 +55,16 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         None if encoding.task == Task::Classify => Loss::SoftmaxCrossEntropy,
         None => Loss::MeanSquared,
     };
+    let classes = encoding.class_labels.len();
+    if loss == Loss::SigmoidCrossEntropy && encoding.task == Task::Classify && classes != 2 {
+        bail!(
+            "--loss binary_cross_entropy needs 2 classes, the target has {classes}; use cross_entropy"
+        );
+    }
     let all = encoding.dataset(&table)?;
     let (rest, test) = match (&args.test, args.test_fraction) {
         (Some(path), _) => {
-            (all, Some(encoding.dataset(&mlp::data::csv::Table::read(path, csv_options(args))?)?))
+            (all, Some(encoding.dataset(&mlp::data::csv::Table::read(path, options)?)?))
         }
         (None, f) if f > 0.0 => {
             let (a, b) = mlp::split(&all, f, args.seed ^ TEST_STREAM)?;
@@ -62,9 +72,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
         _ => (all, None),
     };
-    let (train, validation) = match (&args.val, args.val_fraction) {
+    // Without --val-fraction, small data sets are not split: a tenth of
+    // fewer than 20 rows would leave a validation set of one row or none.
+    let val_fraction = args.val_fraction.unwrap_or(if rest.rows() >= 20 { 0.1 } else { 0.0 });
+    let (train, validation) = match (&args.val, val_fraction) {
         (Some(path), _) => {
-            (rest, Some(encoding.dataset(&mlp::data::csv::Table::read(path, csv_options(args))?)?))
+            (rest, Some(encoding.dataset(&mlp::data::csv::Table::read(path, options)?)?))
         }
         (None, f) if f > 0.0 => {
             let (a, b) = mlp::split(&rest, f, args.seed)?;
@@ -78,9 +91,13 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         ScaleArg::None => ScaleKind::None,
     };
     let input_scaler = Scaler::fit(kind, train.inputs(), train.input_width());
+    // Only least-squares targets are scaled: the cross-entropies need their
+    // 0/1 targets as they are.
     let target_scaler = match train.target_data() {
-        TargetData::Values { values, width } => Scaler::fit(kind, values, *width),
-        TargetData::Classes(_) => None,
+        TargetData::Values { values, width } if loss.is_least_squares() => {
+            Scaler::fit(kind, values, *width)
+        }
+        _ => None,
     };
     let scale = |d: &Dataset<f64>| scaled(d, input_scaler.as_ref(), target_scaler.as_ref());
     let (train, validation, test) = (
@@ -91,7 +108,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
 
     let mut widths = vec![encoding.input_width()];
     widths.extend(&args.hidden);
-    widths.push(encoding.output_width());
+    let binary = loss == Loss::SigmoidCrossEntropy && encoding.task == Task::Classify;
+    widths.push(if binary { 1 } else { encoding.output_width() });
     let mut activations = vec![hidden; widths.len() - 1];
     activations[0] = first;
     let network = Network::new(&widths, &activations)?;
@@ -143,18 +161,23 @@ fn check_fraction(flag: &str, f: f64) -> Result<()> {
     Ok(())
 }
 
-fn csv_options(args: &TrainArgs) -> mlp::data::csv::CsvOptions {
-    let header = if args.input.no_header {
-        mlp::data::csv::Header::Absent
-    } else {
-        mlp::data::csv::Header::Present
-    };
-    mlp::data::csv::CsvOptions { header, delimiter: args.input.delimiter as u8 }
+/// Fails before training if an output's folder does not exist.
+fn check_output_folders(args: &TrainArgs) -> Result<()> {
+    for path in [Some(&args.out), args.history.as_ref(), args.plot.as_ref()].into_iter().flatten() {
+        let folder = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        if !folder.is_dir() {
+            bail!("{}: the folder {} does not exist", path.display(), folder.display());
+        }
+    }
+    Ok(())
 }
 
 fn optimizer(args: &TrainArgs) -> Result<(OptimizerConfig, f64)> {
     let mut config = OptimizerConfig::default_for(&args.solver)?;
-    let mut weight_decay = args.weight_decay;
+    let mut weight_decay = args.weight_decay.unwrap_or(0.0);
     match &mut config {
         OptimizerConfig::Sgd(c) => {
             *c = SgdConfig {
@@ -170,9 +193,10 @@ fn optimizer(args: &TrainArgs) -> Result<(OptimizerConfig, f64)> {
             *c = AdamConfig { learning_rate: args.lr.unwrap_or(c.learning_rate), ..*c }
         }
         OptimizerConfig::AdamW(c) => {
+            // Decoupled decay: the flag's value, else adamw's own default.
             *c = AdamConfig {
                 learning_rate: args.lr.unwrap_or(c.learning_rate),
-                weight_decay,
+                weight_decay: args.weight_decay.unwrap_or(c.weight_decay),
                 ..*c
             };
             weight_decay = 0.0;
@@ -250,14 +274,16 @@ fn train_typed<F: Float>(
         seconds: report.elapsed.as_secs_f64(),
     });
     let model = Model { network, params, meta };
-    model_file::save(&args.out, &wrap(model.clone()))
-        .with_context(|| format!("saving {}", args.out.display()))?;
+    // History and plot first: if one cannot be written, the model file is
+    // still as it was.
     if let Some(path) = &args.history {
         model_file::write_atomic(path, plot::history_csv(&report.history).as_bytes())?;
     }
     if let Some(path) = &args.plot {
         model_file::write_atomic(path, plot::loss_svg(&report.history).as_bytes())?;
     }
+    model_file::save(&args.out, &wrap(model.clone()))
+        .with_context(|| format!("saving {}", args.out.display()))?;
     if !args.quiet {
         eprintln!(
             "stopped: {:?} after {} epochs ({:.1} s); model written to {}",

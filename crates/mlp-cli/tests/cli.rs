@@ -507,3 +507,92 @@ fn mlp_gradient_agrees_with_pytorch_autograd_to_1e_10() {
         assert!(rel <= 1e-10, "{name}: relative error {rel:e}");
     }
 }
+
+#[test]
+fn review_fixes_hold() {
+    let d = dir("review");
+    let data = sample_csv(&d);
+    // Equal models give equal bytes (the header's keys are sorted).
+    let (a, b) = (d.join("a.safetensors"), d.join("b.safetensors"));
+    for p in [&a, &b] {
+        stdout(
+            mlp()
+                .args([
+                    "init",
+                    "--widths",
+                    "3,4,1",
+                    "--activations",
+                    "identity,tanh",
+                    "--seed",
+                    "1",
+                ])
+                .arg("--out")
+                .arg(p),
+        );
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    // f32 models pass gradcheck at the f32 default tolerance.
+    let f32_model = d.join("f32.safetensors");
+    stdout(
+        mlp()
+            .args(["init", "--widths", "2,4,1", "--activations", "identity,tanh", "--dtype", "f32"])
+            .arg("--out")
+            .arg(&f32_model),
+    );
+    stdout(mlp().arg("gradcheck").arg(&f32_model).args(["--dataset", "xor", "--target", "y"]));
+    // Binary cross-entropy trains a one-output classifier whose predictions carry both labels.
+    let model = d.join("bce.safetensors");
+    let g = data.to_string_lossy().into_owned();
+    stdout(
+        mlp()
+            .args([
+                "train",
+                &g,
+                "--target",
+                "kind",
+                "--loss",
+                "binary_cross_entropy",
+                "--epochs",
+                "5",
+                "-q",
+            ])
+            .arg("--out")
+            .arg(&model),
+    );
+    let out = stdout(mlp().arg("predict").arg(&model).arg(&data));
+    assert!(out.starts_with("label,p_big,p_small\n"), "{out}");
+    // A trained model never guesses columns by position.
+    let renamed = write(&d.join("renamed.csv"), "A,B,Colour\n1,2,red\n");
+    fails(
+        &["predict", &model.to_string_lossy(), &renamed.to_string_lossy()],
+        None,
+        "no column \"a\"",
+    );
+    // One class, duplicate columns, no inputs, a missing output folder: clear errors, model untouched.
+    let one = write(&d.join("one.csv"), "x,y\n1,a\n2,a\n");
+    fails(&["train", &one.to_string_lossy(), "--target", "y"], Some(&model), "has one class");
+    let dup = write(&d.join("dup.csv"), "a,y,y\n1,2,3\n");
+    fails(
+        &["train", &dup.to_string_lossy(), "--target", "2"],
+        Some(&model),
+        "columns 2 and 3 are both named \"y\"",
+    );
+    let only = write(&d.join("only.csv"), "x,y\n1,2\n");
+    fails(
+        &["train", &only.to_string_lossy(), "--target", "x,y"],
+        Some(&model),
+        "no input columns are left",
+    );
+    fails(
+        &["train", &g, "--target", "y", "-q", "--history", "/no/such/folder/h.csv"],
+        Some(&model),
+        "does not exist",
+    );
+    // Tiny data sets train with the defaults (no validation split of 4 rows).
+    stdout(
+        mlp()
+            .args(["train", "--dataset", "xor", "--epochs", "2", "-q"])
+            .arg("--out")
+            .arg(d.join("xor.safetensors")),
+    );
+}

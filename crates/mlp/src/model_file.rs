@@ -142,6 +142,53 @@ pub struct ModelMeta {
 }
 
 impl ModelMeta {
+    /// Checks that the metadata describes its network consistently: input
+    /// columns, scalers, targets and class labels of the right widths.
+    ///
+    /// # Errors
+    /// A description of the first inconsistency.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let (Some(&inputs), Some(&outputs)) = (self.widths.first(), self.widths.last()) else {
+            return Err("no widths".into());
+        };
+        let encoded: usize = self.inputs.iter().map(InputColumn::width).sum();
+        if !self.inputs.is_empty() && encoded != inputs {
+            return Err(format!("input columns give {encoded} inputs, the network takes {inputs}"));
+        }
+        for (what, scaler, width) in
+            [("input", &self.input_scaler, inputs), ("target", &self.target_scaler, outputs)]
+        {
+            if let Some(s) = scaler {
+                let ok = s.offset.len() == width
+                    && s.spread.len() == width
+                    && s.offset.iter().all(|v| v.is_finite())
+                    && s.spread.iter().all(|v| v.is_finite() && *v > 0.0);
+                if !ok {
+                    return Err(format!(
+                        "{what} scaler does not fit {width} columns with finite, positive spreads"
+                    ));
+                }
+            }
+        }
+        match self.task {
+            Task::Classify => {
+                let classes = if outputs == 1 { 2 } else { outputs };
+                if self.class_labels.len() != classes || self.targets.len() != 1 {
+                    return Err(format!(
+                        "a classifier with {outputs} outputs needs {classes} class labels and 1 target, has {} and {}",
+                        self.class_labels.len(),
+                        self.targets.len()
+                    ));
+                }
+            }
+            Task::Regress if self.targets.len() != outputs => {
+                return Err(format!("{} target names for {outputs} outputs", self.targets.len()));
+            }
+            Task::Regress => {}
+        }
+        Ok(())
+    }
+
     /// Metadata for a bare network: numeric inputs `x0, x1, …`, targets
     /// `y0, …`, regression, no scalers.
     pub fn bare<F: Float>(network: &Network, loss: Loss) -> Self {
@@ -360,6 +407,7 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<AnyModel> {
     }
     let meta: ModelMeta =
         serde_json::from_value(version).map_err(|e| bad(path, format!("mlp metadata: {e}")))?;
+    meta.validate().map_err(|e| bad(path, format!("mlp metadata: {e}")))?;
     let network =
         Network::new(&meta.widths, &meta.activations).map_err(|e| bad(path, e.to_string()))?;
     let mut model = decode(path, bytes, network, &meta.activations)?;
@@ -467,12 +515,12 @@ fn fill<F: FileFloat>(
     network: Network,
     activations: &[Activation],
 ) -> Result<Model<F>> {
-    let mut params = Params::<F>::zeros(&network);
-    for (i, linear) in linear_indices(activations).into_iter().enumerate() {
-        let layer = params.layer_mut(i);
-        let shapes = [("weight", vec![layer.outputs, layer.inputs]), ("bias", vec![layer.outputs])];
-        let targets = [layer.weight, layer.bias];
-        for ((kind, shape), target) in shapes.into_iter().zip(targets) {
+    // Every tensor's shape is checked before anything is allocated: the
+    // file's own (validated) sizes then bound the allocation.
+    let linears = linear_indices(activations);
+    for (i, &linear) in linears.iter().enumerate() {
+        let (outputs, inputs) = (network.widths()[i + 1], network.widths()[i]);
+        for (kind, shape) in [("weight", vec![outputs, inputs]), ("bias", vec![outputs])] {
             let key = format!("{linear}.{kind}");
             let view = names
                 .get(&key)
@@ -483,7 +531,13 @@ fn fill<F: FileFloat>(
                     format!("{key} has shape {:?}, expected {shape:?} (layer {i})", view.shape()),
                 ));
             }
-            target.copy_from_slice(&F::from_le(view.data()));
+        }
+    }
+    let mut params = Params::<F>::zeros(&network);
+    for (i, linear) in linears.into_iter().enumerate() {
+        let layer = params.layer_mut(i);
+        for (kind, target) in [("weight", layer.weight), ("bias", layer.bias)] {
+            target.copy_from_slice(&F::from_le(names[&format!("{linear}.{kind}")].data()));
         }
     }
     let meta = ModelMeta::bare::<F>(&network, Loss::MeanSquared);

@@ -137,6 +137,12 @@ impl Table {
         if records.is_empty() {
             return Err(csv_error(path, 2, "no data rows after the header"));
         }
+        for (j, name) in names.iter().enumerate() {
+            if let Some(k) = names[..j].iter().position(|n| n == name) {
+                let message = format!("columns {} and {} are both named {name:?}", k + 1, j + 1);
+                return Err(csv_error(path, 1, message));
+            }
+        }
         let width = names.len();
         for (record, &line) in records.iter().zip(&lines) {
             if record.len() != width {
@@ -234,6 +240,7 @@ mod tests {
             ("a,b\n1,2\n3,nan\n4,5\n", "data.csv:3: column 2 (\"b\"): \"nan\" is not finite"),
             ("a,b\n1,2\n3,inf\n4,5\n", "data.csv:3: column 2 (\"b\"): \"inf\" is not finite"),
             ("a,b\n1,2\n3,\n4,5\n", "data.csv:3: column 2 (\"b\"): missing value"),
+            ("a,y,y\n1,2,3\n", "data.csv:1: columns 2 and 3 are both named \"y\""),
         ];
         for (text, message) in cases {
             assert_eq!(parse(text).unwrap_err().to_string(), message, "{text:?}");

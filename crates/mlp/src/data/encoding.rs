@@ -35,6 +35,19 @@ fn label_of(column: &Column, row: usize) -> String {
     }
 }
 
+/// The position of a value among known labels: equal text, or, for numbers,
+/// equal value (so `07` in one file finds `7` from another).
+fn find_label(known: &[String], column: &Column, row: usize) -> Option<usize> {
+    let text = label_of(column, row);
+    known.iter().position(|k| *k == text).or_else(|| {
+        let value = match column {
+            Column::Numeric(v) => v[row],
+            Column::Text(v) => v[row].parse().ok()?,
+        };
+        known.iter().position(|k| k.parse::<f64>().is_ok_and(|k| k == value))
+    })
+}
+
 fn error(table: &Table, row: usize, message: String) -> Error {
     Error::Csv {
         path: table.source.clone(),
@@ -63,7 +76,7 @@ impl Encoding {
                         format!("classification takes one target column, got {}", targets.len()),
                     ));
                 };
-                match &table.columns[*k] {
+                let labels = match &table.columns[*k] {
                     Column::Text(v) => sorted_unique(v.iter().cloned()),
                     Column::Numeric(v) => {
                         let mut values = v.clone();
@@ -71,7 +84,16 @@ impl Encoding {
                         values.dedup();
                         values.iter().map(ToString::to_string).collect()
                     }
+                };
+                if labels.len() < 2 {
+                    let name = &table.names[*k];
+                    let message = format!(
+                        "target column {name:?} has one class ({}); classification needs at least 2",
+                        labels.join("")
+                    );
+                    return Err(error(table, 0, message));
                 }
+                labels
             }
             Task::Regress => {
                 if let Some(&k) =
@@ -99,7 +121,14 @@ impl Encoding {
                     },
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        if inputs.is_empty() {
+            return Err(error(
+                table,
+                0,
+                "every column is a target: no input columns are left".into(),
+            ));
+        }
         Ok(Self { task, inputs, targets: names(targets), class_labels })
     }
 
@@ -193,7 +222,7 @@ impl Encoding {
                 let labels = (0..table.rows())
                     .map(|r| {
                         let label = label_of(column, r);
-                        self.class_labels.iter().position(|c| *c == label).ok_or_else(|| {
+                        find_label(&self.class_labels, column, r).ok_or_else(|| {
                             error(
                                 table,
                                 r,
