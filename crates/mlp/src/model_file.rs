@@ -331,8 +331,42 @@ fn encode<F: FileFloat>(model: &Model<F>) -> Result<Vec<u8>> {
         tensors.push((name.clone(), view));
     }
     let info = HashMap::from([("format".to_string(), "pt".to_string()), ("mlp".to_string(), json)]);
-    safetensors::serialize(tensors, Some(info))
-        .map_err(|e| bad(Path::new("<memory>"), e.to_string()))
+    let bytes = safetensors::serialize(tensors, Some(info))
+        .map_err(|e| bad(Path::new("<memory>"), e.to_string()))?;
+    Ok(sorted_header(&bytes))
+}
+
+/// A JSON value with every object's keys in sorted order. Built by sorted
+/// insertion, because `serde_json`'s map keeps insertion order when any crate
+/// in the build enables its `preserve_order` feature.
+fn sorted(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        other => other,
+    }
+}
+
+/// The same file with its JSON header's keys in sorted order (safetensors
+/// writes `__metadata__` from a hash map), so that equal models give equal
+/// bytes. Tensor offsets are relative to the data, so only the length
+/// prefix and the padding change.
+fn sorted_header(bytes: &[u8]) -> Vec<u8> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8-byte length")) as usize;
+    let header: serde_json::Value =
+        serde_json::from_slice(&bytes[8..8 + n]).expect("safetensors wrote valid JSON");
+    let mut text = serde_json::to_vec(&sorted(header)).expect("a JSON value serialises");
+    while !text.len().is_multiple_of(8) {
+        text.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + n..]);
+    out
 }
 
 /// Writes `model` to `path` atomically: a temporary file in the same folder,
