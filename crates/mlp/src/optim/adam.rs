@@ -8,7 +8,7 @@
 //! V ← V − η (m / (1 − β₁ᵗ)) / (sqrt(v / (1 − β₂ᵗ)) + ε)
 //! ```
 
-use super::{Objective, Optimizer, StepOutcome, StopReason, check, norm};
+use super::{Objective, Optimizer, StepOutcome, check, evaluate_gradient};
 use crate::error::Result;
 use crate::float::Float;
 
@@ -89,21 +89,12 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         objective: &mut dyn Objective<F>,
         params: &mut [F],
     ) -> Result<StepOutcome<F>> {
-        let loss = objective.loss_and_gradient(params, &mut self.gradient)?;
-        let gradient_norm = norm(&self.gradient);
-        let c = &self.config;
-        let mut outcome = StepOutcome {
-            loss,
-            loss_after: None,
-            gradient_norm,
-            step: c.learning_rate,
-            evaluations: 1,
-            stop: None,
-        };
-        if !loss.is_finite() || !gradient_norm.is_finite() {
-            outcome.stop = Some(StopReason::NonFinite);
+        let outcome =
+            evaluate_gradient(objective, params, &mut self.gradient, self.config.learning_rate)?;
+        if outcome.stop.is_some() {
             return Ok(outcome);
         }
+        let c = &self.config;
         self.t += 1;
         let (b1, b2) = (F::cast(c.beta1), F::cast(c.beta2));
         let (one, lr, eps, wd) =

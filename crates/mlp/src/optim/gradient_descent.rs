@@ -3,7 +3,7 @@
 //! `S(V − ε∇S) ≤ S(V) − c ε ‖∇S‖²`, the loss never increases.
 
 use super::line_search::Backtracking;
-use super::{Objective, Optimizer, StepOutcome, StopReason, check, norm};
+use super::{Objective, Optimizer, StepOutcome, StopReason, check, evaluate_gradient};
 use crate::error::Result;
 use crate::float::Float;
 
@@ -76,20 +76,11 @@ impl<F: Float> Optimizer<F> for GradientDescent<F> {
         objective: &mut dyn Objective<F>,
         params: &mut [F],
     ) -> Result<StepOutcome<F>> {
-        let loss = objective.loss_and_gradient(params, &mut self.gradient)?;
-        let gradient_norm = norm(&self.gradient);
-        let mut outcome = StepOutcome {
-            loss,
-            loss_after: None,
-            gradient_norm,
-            step: 0.0,
-            evaluations: 1,
-            stop: None,
-        };
-        if !loss.is_finite() || !gradient_norm.is_finite() {
-            outcome.stop = Some(StopReason::NonFinite);
+        let mut outcome = evaluate_gradient(objective, params, &mut self.gradient, 0.0)?;
+        if outcome.stop.is_some() {
             return Ok(outcome);
         }
+        let (loss, gradient_norm) = (outcome.loss, outcome.gradient_norm);
         let slope = -gradient_norm.as_f64().powi(2);
         // d = −∇S; the line search looks for ε with S(V + ε d) ≤ S(V) + c ε ∇S·d.
         for g in &mut self.gradient {

@@ -239,6 +239,22 @@ impl OptimizerConfig {
     }
 }
 
+/// The start every gradient method shares: the loss and gradient at
+/// `params`, and the outcome so far, with [`StopReason::NonFinite`] set when
+/// either is not finite (the caller then returns it unchanged).
+pub(crate) fn evaluate_gradient<F: Float>(
+    objective: &mut dyn Objective<F>,
+    params: &[F],
+    gradient: &mut [F],
+    step: f64,
+) -> Result<StepOutcome<F>> {
+    let loss = objective.loss_and_gradient(params, gradient)?;
+    let gradient_norm = norm(gradient);
+    let finite = loss.is_finite() && gradient_norm.is_finite();
+    let stop = (!finite).then_some(StopReason::NonFinite);
+    Ok(StepOutcome { loss, loss_after: None, gradient_norm, step, evaluations: 1, stop })
+}
+
 /// `Err(InvalidConfig)` unless `ok`.
 pub(crate) fn check(ok: bool, field: &'static str, reason: impl FnOnce() -> String) -> Result<()> {
     if ok { Ok(()) } else { Err(Error::InvalidConfig { field, reason: reason() }) }

@@ -3,7 +3,7 @@
 //! its gradient keeps its sign and shrunk by `η⁻` when the sign flips (and
 //! that gradient is then forgotten); the parameter moves by `−sign(g) Δ`.
 
-use super::{Objective, Optimizer, StepOutcome, StopReason, check, norm};
+use super::{Objective, Optimizer, StepOutcome, check, evaluate_gradient};
 use crate::error::Result;
 use crate::float::Float;
 
@@ -72,18 +72,8 @@ impl<F: Float> Optimizer<F> for Rprop<F> {
         objective: &mut dyn Objective<F>,
         params: &mut [F],
     ) -> Result<StepOutcome<F>> {
-        let loss = objective.loss_and_gradient(params, &mut self.gradient)?;
-        let gradient_norm = norm(&self.gradient);
-        let mut outcome = StepOutcome {
-            loss,
-            loss_after: None,
-            gradient_norm,
-            step: 0.0,
-            evaluations: 1,
-            stop: None,
-        };
-        if !loss.is_finite() || !gradient_norm.is_finite() {
-            outcome.stop = Some(StopReason::NonFinite);
+        let outcome = evaluate_gradient(objective, params, &mut self.gradient, 0.0)?;
+        if outcome.stop.is_some() {
             return Ok(outcome);
         }
         let c = &self.config;

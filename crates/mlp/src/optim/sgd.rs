@@ -3,7 +3,7 @@
 //! `b ← μ b + g` (`b = g` on the first step), then `V ← V − η b` (classic) or
 //! `V ← V − η (g + μ b)` (Nesterov).
 
-use super::{Objective, Optimizer, StepOutcome, StopReason, check, norm};
+use super::{Objective, Optimizer, StepOutcome, check, evaluate_gradient};
 use crate::error::Result;
 use crate::float::Float;
 
@@ -75,18 +75,8 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
         objective: &mut dyn Objective<F>,
         params: &mut [F],
     ) -> Result<StepOutcome<F>> {
-        let loss = objective.loss_and_gradient(params, &mut self.gradient)?;
-        let gradient_norm = norm(&self.gradient);
-        let mut outcome = StepOutcome {
-            loss,
-            loss_after: None,
-            gradient_norm,
-            step: self.learning_rate,
-            evaluations: 1,
-            stop: None,
-        };
-        if !loss.is_finite() || !gradient_norm.is_finite() {
-            outcome.stop = Some(StopReason::NonFinite);
+        let outcome = evaluate_gradient(objective, params, &mut self.gradient, self.learning_rate)?;
+        if outcome.stop.is_some() {
             return Ok(outcome);
         }
         let lr = F::cast(self.learning_rate);
