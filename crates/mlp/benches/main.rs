@@ -115,8 +115,27 @@ fn jacobian(c: &mut Criterion) {
     group.finish();
 }
 
+/// Element-wise activations on 64,000 values (workload T's per-step count),
+/// against the standard library's scalar `tanh` for scale.
+fn activations<F: Float>(c: &mut Criterion) {
+    let mut group = c.benchmark_group(format!("activation {}", F::NAME));
+    let n = 64_000;
+    let x: Vec<F> = (0..n).map(|k| F::cast(((k as f64) * 0.377).sin() * 4.0)).collect();
+    let mut y = vec![F::zero(); n];
+    group.throughput(Throughput::Elements(n as u64));
+    for activation in [Activation::Tanh, Activation::Relu, Activation::Sigmoid, Activation::Gelu] {
+        group.bench_function(activation.name(), |b| b.iter(|| activation.apply(&x, &mut y)));
+    }
+    group.bench_function("std tanh", |b| {
+        b.iter(|| y.iter_mut().zip(&x).for_each(|(y, x)| *y = x.tanh()));
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    activations::<f32>,
+    activations::<f64>,
     forward,
     backward::<f32>,
     backward::<f64>,

@@ -21,6 +21,7 @@ use core::str::FromStr;
 
 use crate::error::Error;
 use crate::float::Float;
+use crate::simd::{Kernel, vectorised};
 
 /// SELU's λ (Klambauer et al., 2017), as in PyTorch.
 pub const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
@@ -132,7 +133,7 @@ impl Activation {
     }
 
     /// φ(x).
-    #[inline]
+    #[inline(always)]
     pub fn value<F: Float>(self, x: F) -> F {
         let zero = F::zero();
         match self {
@@ -158,12 +159,12 @@ impl Activation {
             }
             Self::Gelu => F::cast(0.5) * x * (F::one() + (x * F::cast(FRAC_1_SQRT_2)).erf()),
             Self::GeluTanh => {
-                let t = gelu_tanh_inner(x).tanh();
+                let t = F::tanh_vectorisable(gelu_tanh_inner(x));
                 F::cast(0.5) * x * (F::one() + t)
             }
             Self::Silu => x * sigmoid(x),
             Self::Softplus => x.max(zero) + (-x.abs()).exp().ln_1p(),
-            Self::Tanh => x.tanh(),
+            Self::Tanh => F::tanh_vectorisable(x),
             Self::Sigmoid => sigmoid(x),
             Self::Sin => x.sin(),
             Self::Gaussian => (-x * x).exp(),
@@ -179,7 +180,7 @@ impl Activation {
     /// φ′(x) given `y = φ(x)`, for the activations whose derivative is
     /// cheapest from their value (tanh, sigmoid); equal to
     /// [`derivative`](Self::derivative) bit for bit when `y` is `φ(x)`.
-    #[inline]
+    #[inline(always)]
     pub fn derivative_given<F: Float>(self, x: F, y: F) -> F {
         let zero = F::zero();
         let one = F::one();
@@ -216,7 +217,7 @@ impl Activation {
                 cdf + x * F::cast(FRAC_1_SQRT_2PI) * (F::cast(-0.5) * x * x).exp()
             }
             Self::GeluTanh => {
-                let t = gelu_tanh_inner(x).tanh();
+                let t = F::tanh_vectorisable(gelu_tanh_inner(x));
                 let inner_prime =
                     F::cast(SQRT_2_OVER_PI) * (one + F::cast(3.0 * GELU_TANH_CUBIC) * x * x);
                 F::cast(0.5) * (one + t) + F::cast(0.5) * x * (one - t * t) * inner_prime
@@ -239,21 +240,25 @@ impl Activation {
     /// If the slices differ in length.
     pub fn apply<F: Float>(self, x: &[F], y: &mut [F]) {
         assert_eq!(x.len(), y.len(), "Activation::apply: slice lengths");
-        // One match outside the loop, so each arm is a tight, inlinable loop.
-        macro_rules! map {
-            ($act:expr) => {
-                for (yk, &xk) in y.iter_mut().zip(x) {
-                    *yk = $act.value(xk);
-                }
-            };
+        if self == Self::Identity {
+            y.copy_from_slice(x);
+        } else {
+            vectorised(Apply { activation: self, x, y });
         }
-        match self {
-            Self::Identity => y.copy_from_slice(x),
-            Self::Relu => map!(Self::Relu),
-            Self::Tanh => map!(Self::Tanh),
-            Self::Sigmoid => map!(Self::Sigmoid),
-            other => map!(other),
-        }
+    }
+
+    /// For each row `x_r` of `x` (`bias.len()` wide): `x_r += bias`, then
+    /// `y_r = φ(x_r)`, in one pass; with `y` empty, only the bias is added.
+    /// This finishes one layer of (19) and starts the next.
+    ///
+    /// # Panics
+    /// If `x.len()` is not a multiple of `bias.len()`, or `y` is neither empty
+    /// nor as long as `x`.
+    pub(crate) fn add_bias_and_apply<F: Float>(self, bias: &[F], x: &mut [F], y: &mut [F]) {
+        let width = bias.len();
+        assert!(width > 0 && x.len().is_multiple_of(width), "add_bias_and_apply: shape");
+        assert!(y.is_empty() || x.len() == y.len(), "add_bias_and_apply: slice lengths");
+        vectorised(BiasApply { activation: self, bias, x, y });
     }
 
     /// `g[k] *= φ′(x[k])`, given `y = φ(x)`: one step of (18) on a batch,
@@ -263,25 +268,111 @@ impl Activation {
     /// If the slices differ in length.
     pub fn backprop<F: Float>(self, x: &[F], y: &[F], g: &mut [F]) {
         assert!(x.len() == g.len() && y.len() == g.len(), "Activation::backprop: slice lengths");
-        macro_rules! map {
-            ($act:expr) => {
-                for ((gk, &xk), &yk) in g.iter_mut().zip(x).zip(y) {
-                    *gk = *gk * $act.derivative_given(xk, yk);
-                }
-            };
-        }
-        match self {
-            Self::Identity => {}
-            Self::Relu => map!(Self::Relu),
-            Self::Tanh => map!(Self::Tanh),
-            Self::Sigmoid => map!(Self::Sigmoid),
-            other => map!(other),
+        if self != Self::Identity {
+            vectorised(Backprop { activation: self, x, y, g });
         }
     }
 }
 
+/// Runs `$body` with `$a` bound to `$activation`, as a constant for the
+/// common variants: one match outside the loop, so each arm's loop has its
+/// formula inlined and vectorises.
+macro_rules! specialise {
+    ($activation:expr, |$a:ident| $body:expr) => {
+        match $activation {
+            Activation::Relu => {
+                let $a = Activation::Relu;
+                $body
+            }
+            Activation::Tanh => {
+                let $a = Activation::Tanh;
+                $body
+            }
+            Activation::Sigmoid => {
+                let $a = Activation::Sigmoid;
+                $body
+            }
+            Activation::Identity => {
+                let $a = Activation::Identity;
+                $body
+            }
+            other => {
+                let $a = other;
+                $body
+            }
+        }
+    };
+}
+
+struct Apply<'a, F> {
+    activation: Activation,
+    x: &'a [F],
+    y: &'a mut [F],
+}
+
+impl<F: Float> Kernel for Apply<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self { activation, x, y } = self;
+        specialise!(activation, |a| for (yk, &xk) in y.iter_mut().zip(x) {
+            *yk = a.value(xk);
+        });
+    }
+}
+
+struct BiasApply<'a, F> {
+    activation: Activation,
+    bias: &'a [F],
+    x: &'a mut [F],
+    y: &'a mut [F],
+}
+
+impl<F: Float> Kernel for BiasApply<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self { activation, bias, x, y } = self;
+        let width = bias.len();
+        if y.is_empty() {
+            for row in x.chunks_exact_mut(width) {
+                for (v, &b) in row.iter_mut().zip(bias) {
+                    *v = *v + b;
+                }
+            }
+            return;
+        }
+        specialise!(activation, |a| for (row, out) in
+            x.chunks_exact_mut(width).zip(y.chunks_exact_mut(width))
+        {
+            for ((v, o), &b) in row.iter_mut().zip(out).zip(bias) {
+                *v = *v + b;
+                *o = a.value(*v);
+            }
+        });
+    }
+}
+
+struct Backprop<'a, F> {
+    activation: Activation,
+    x: &'a [F],
+    y: &'a [F],
+    g: &'a mut [F],
+}
+
+impl<F: Float> Kernel for Backprop<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self { activation, x, y, g } = self;
+        specialise!(activation, |a| for ((gk, &xk), &yk) in g.iter_mut().zip(x).zip(y) {
+            *gk = *gk * a.derivative_given(xk, yk);
+        });
+    }
+}
+
 /// The logistic function, without overflow for inputs of any magnitude.
-#[inline]
+#[inline(always)]
 pub(crate) fn sigmoid<F: Float>(x: F) -> F {
     if x >= F::zero() {
         F::one() / (F::one() + (-x).exp())
@@ -291,7 +382,7 @@ pub(crate) fn sigmoid<F: Float>(x: F) -> F {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn gelu_tanh_inner<F: Float>(x: F) -> F {
     F::cast(SQRT_2_OVER_PI) * (x + F::cast(GELU_TANH_CUBIC) * x * x * x)
 }

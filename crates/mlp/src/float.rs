@@ -3,6 +3,7 @@
 use core::fmt::{Debug, Display};
 use core::iter::Sum;
 
+use crate::elementary::Elementary;
 use crate::linalg::Scalar;
 
 mod sealed {
@@ -26,6 +27,7 @@ pub trait Float:
     + Sync
     + 'static
     + Scalar
+    + Elementary
     + sealed::Sealed
 {
     /// The type's name as it appears in files and messages: `"f32"` or `"f64"`.

@@ -60,6 +60,7 @@ pub mod activation;
 #[cfg(feature = "ndarray")]
 mod array;
 pub mod data;
+mod elementary;
 mod error;
 mod float;
 mod linalg;
@@ -69,6 +70,7 @@ pub mod model_file;
 pub mod network;
 pub mod optim;
 pub mod rng;
+mod simd;
 mod train;
 
 pub use activation::{ACTIVATION_NAMES, Activation, LEAKY_RELU_SLOPE, SELU_ALPHA, SELU_SCALE};

@@ -145,17 +145,23 @@ pub(crate) fn column_sums<F: Float>(a: &[F], out: &mut [F]) {
     let cols = out.len();
     assert!(cols > 0 && a.len().is_multiple_of(cols), "column_sums: shape");
     out.fill(F::zero());
-    for row in a.chunks_exact(cols) {
-        for (o, &v) in out.iter_mut().zip(row) {
-            *o = *o + v;
-        }
-    }
+    crate::simd::vectorised(ColumnSums { a, out });
 }
 
-/// Writes `row` into each of the `out.len() / row.len()` rows of `out`.
-pub(crate) fn broadcast_rows<F: Float>(row: &[F], out: &mut [F]) {
-    for dst in out.chunks_exact_mut(row.len()) {
-        dst.copy_from_slice(row);
+struct ColumnSums<'a, F> {
+    a: &'a [F],
+    out: &'a mut [F],
+}
+
+impl<F: Float> crate::simd::Kernel for ColumnSums<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        for row in self.a.chunks_exact(self.out.len()) {
+            for (o, &v) in self.out.iter_mut().zip(row) {
+                *o = *o + v;
+            }
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! The batched forward pass (19) and the evaluation of a range of layers `F^{c,a}` (5).
 
 use super::{Network, Workspace};
+use crate::activation::Activation;
 use crate::float::Float;
-use crate::linalg::{Accumulate, broadcast_rows, gemm_nt};
+use crate::linalg::{Accumulate, gemm_nt};
 
 impl Network {
     /// The forward pass (19) for a batch, samples as rows:
@@ -75,26 +76,40 @@ impl Network {
         );
         ws.begin(x_from.len() / width, from, to);
         ws.x_mut(from).copy_from_slice(x_from);
+        let (x, a, _) = ws.layer_buffers(from);
+        if !a.is_empty() {
+            self.activations()[from].apply(x, a);
+        }
         for i in from..to {
-            self.layer_step(params, i, ws);
+            self.layer_step(params, i, i + 1 < to, ws);
         }
         ws.x(to)
     }
 
-    /// Layer `i` on the batch in `ws`: `x^{i+1} = b + Φ(x^i) Wᵀ` (19).
-    fn layer_step<F: Float>(&self, params: &[F], i: usize, ws: &mut Workspace<F>) {
+    /// Layer `i` on the batch in `ws`, given `Φ(x^i)`: `x^{i+1} = Φ(x^i) Wᵀ + b`
+    /// (19), and, if `activate_next`, `Φ(x^{i+1})` for the next layer in the
+    /// same pass as the bias (one pass over `x^{i+1}` instead of three).
+    fn layer_step<F: Float>(
+        &self,
+        params: &[F],
+        i: usize,
+        activate_next: bool,
+        ws: &mut Workspace<F>,
+    ) {
         let layer = self.layer(params, i);
         let batch = ws.batch();
-        let activation = self.activations()[i];
-        let (x, a, x_next) = ws.layer_buffers(i);
-        let a: &[F] = if a.is_empty() {
-            x // identity: Φ(x) is x itself
-        } else {
-            activation.apply(x, a);
-            a
-        };
-        broadcast_rows(layer.bias, x_next);
-        gemm_nt(x_next, a, layer.weight, (batch, layer.outputs, layer.inputs), Accumulate::Add);
+        let (x, a, x_next, a_next) = ws.layer_buffers_mut(i);
+        let a: &[F] = if a.is_empty() { x } else { a }; // identity: Φ(x) is x itself
+        gemm_nt(
+            x_next,
+            a,
+            layer.weight,
+            (batch, layer.outputs, layer.inputs),
+            Accumulate::Overwrite,
+        );
+        let next = if activate_next { self.activations()[i + 1] } else { Activation::Identity };
+        let a_next = if next == Activation::Identity { &mut [][..] } else { a_next };
+        next.add_bias_and_apply(layer.bias, x_next, a_next);
     }
 
     /// The outputs for a batch, allocating a workspace: convenient for a few

@@ -148,12 +148,27 @@ impl<F: Float> Workspace<F> {
 
     /// Splits out `(x^i, a^i buffer (empty for identity), x^{i+1})`.
     pub(super) fn layer_buffers(&mut self, i: usize) -> (&[F], &mut [F], &mut [F]) {
+        let (x, a, x_next, _) = self.layer_buffers_mut(i);
+        (x, a, x_next)
+    }
+
+    /// As [`layer_buffers`](Self::layer_buffers), and the `a^{i+1}` buffer
+    /// (empty for identity, and past the last layer).
+    pub(super) fn layer_buffers_mut(&mut self, i: usize) -> (&[F], &mut [F], &mut [F], &mut [F]) {
         let b = self.batch;
         let (head, tail) = self.x.split_at_mut(i + 1);
         let x = &head[i][..b * self.widths[i]];
         let x_next = &mut tail[0][..b * self.widths[i + 1]];
-        let a_len = if self.identity[i] { 0 } else { b * self.widths[i] };
-        (x, &mut self.a[i][..a_len], x_next)
+        let len = |j: usize| {
+            if self.identity.get(j).copied().unwrap_or(true) { 0 } else { b * self.widths[j] }
+        };
+        let (a_len, a_next_len) = (len(i), len(i + 1));
+        let (a_head, a_tail) = self.a.split_at_mut(i + 1);
+        let a_next = match a_tail.first_mut() {
+            Some(v) => &mut v[..a_next_len],
+            None => &mut [][..],
+        };
+        (x, &mut a_head[i][..a_len], x_next, a_next)
     }
 
     /// The loss of the outputs of the last pass, writing `Δ^L` into `delta[0]`.
