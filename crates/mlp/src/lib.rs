@@ -78,7 +78,9 @@ pub use data::{Dataset, TargetData};
 pub use error::{Error, Result};
 pub use float::Float;
 pub use loss::{LOSS_NAMES, Loss, RowTarget, Targets};
-pub use network::{BiasInit, Init, InitConfig, Layer, LayerMut, Network, Params, Workspace};
+pub use network::{
+    BiasInit, Init, InitConfig, Layer, LayerMut, Network, Params, Predictor, Workspace,
+};
 pub use optim::{Objective, Optimizer, OptimizerConfig, StepOutcome, StopReason};
 pub use rng::Rng;
 pub use train::{

@@ -1,12 +1,12 @@
-//! A training step (forward and backward on a fixed batch) allocates nothing
-//! after warm-up. Its own test binary, because it installs a counting global
-//! allocator.
+//! A training step (forward and backward on a fixed batch) and a single-sample
+//! prediction allocate nothing after warm-up. Its own test binary, because it
+//! installs a counting global allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use mlp::{Activation, Float, Init, Loss, Network, Params, Targets, Workspace};
+use mlp::{Activation, Float, Init, Loss, Network, Params, Predictor, Targets, Workspace};
 
 struct Counting;
 
@@ -91,6 +91,20 @@ fn a_training_step_allocates_nothing_after_warm_up() {
     let before = ALLOCATIONS.load(Ordering::SeqCst);
     drop(std::hint::black_box(vec![1u8; 64]));
     assert!(ALLOCATIONS.load(Ordering::SeqCst) > before, "the counter missed an allocation");
+
+    // Single-sample prediction: nothing after construction.
+    for widths in [&[8, 64, 64, 4][..], &[784, 256, 128, 10]] {
+        let net = Network::with_hidden_activation(widths, Activation::Tanh).unwrap();
+        let params = Params::<f32>::init(&net, Init::HeNormal, 1).unwrap();
+        let mut predictor = Predictor::new(&net, &params);
+        let sample = vec![0.25f32; widths[0]];
+        predictor.predict(&sample);
+        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        for _ in 0..10 {
+            std::hint::black_box(predictor.predict(&sample));
+        }
+        assert_eq!(ALLOCATIONS.load(Ordering::SeqCst) - before, 0, "Predictor {widths:?}");
+    }
 
     // Small (nano-kernel) and large (packed) products, both float types, every loss.
     let shapes: [&[usize]; 3] = [&[4, 16, 3], &[1, 32, 32, 1], &[784, 256, 128, 10]];

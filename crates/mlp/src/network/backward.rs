@@ -122,7 +122,8 @@ impl Network {
             let (n_in, n_out) = (self.widths()[i], self.widths()[i + 1]);
             let delta = &cur[..b * n_out];
             let g = self.layer_mut(grad, i);
-            gemm_tn(g.weight, delta, ws.a(i), (n_out, n_in, b), Accumulate::Overwrite); // ∇W = Δᵀ A  (Cor. 1.2.1)
+            let shape = (n_out, n_in, b);
+            gemm_tn(g.weight, delta, ws.a(i), shape, Accumulate::Overwrite, ws.threads()); // ∇W = Δᵀ A  (Cor. 1.2.1)
             column_sums(delta, g.bias); // ∇b = 1ᵀ Δ
             if i > 0 || input_grad.is_some() {
                 self.delta_step(params, i, ws, delta, &mut next[..b * n_in]);
@@ -153,6 +154,7 @@ impl Network {
             layer.weight,
             (b, layer.inputs, layer.outputs),
             Accumulate::Overwrite,
+            ws.threads(),
         ); // Δ W
         self.activations()[i].backprop(ws.x(i), ws.a(i), delta_prev); // ⊙ Φ′(X)  (18)
     }

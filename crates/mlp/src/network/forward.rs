@@ -97,16 +97,11 @@ impl Network {
         ws: &mut Workspace<F>,
     ) {
         let layer = self.layer(params, i);
-        let batch = ws.batch();
+        let (batch, threads) = (ws.batch(), ws.threads());
         let (x, a, x_next, a_next) = ws.layer_buffers_mut(i);
         let a: &[F] = if a.is_empty() { x } else { a }; // identity: Φ(x) is x itself
-        gemm_nt(
-            x_next,
-            a,
-            layer.weight,
-            (batch, layer.outputs, layer.inputs),
-            Accumulate::Overwrite,
-        );
+        let shape = (batch, layer.outputs, layer.inputs);
+        gemm_nt(x_next, a, layer.weight, shape, Accumulate::Overwrite, threads);
         let next = if activate_next { self.activations()[i + 1] } else { Activation::Identity };
         let a_next = if next == Activation::Identity { &mut [][..] } else { a_next };
         next.add_bias_and_apply(layer.bias, x_next, a_next);

@@ -151,6 +151,7 @@ impl Network {
                 layer.weight,
                 (nl, layer.inputs, layer.outputs),
                 Accumulate::Overwrite,
+                1,
             );
             let activation = self.activations()[i];
             let (x, a) = (ws.x(i), ws.a(i));

@@ -40,6 +40,7 @@ mod forward;
 mod init;
 mod jacobian;
 mod params;
+mod predictor;
 pub mod reference;
 mod workspace;
 
@@ -47,6 +48,7 @@ use core::ops::Range;
 
 pub use init::{BiasInit, Init, InitConfig};
 pub use params::{Layer, LayerMut, Params};
+pub use predictor::Predictor;
 pub use workspace::Workspace;
 
 use crate::activation::Activation;

@@ -19,6 +19,7 @@ pub struct Workspace<F> {
     identity: Vec<bool>,
     capacity: usize,
     batch: usize,
+    threads: usize,
     traced: Traced,
     /// `x[i]`: `x^i` for each sample, `[B, n_i]`.
     x: Vec<Vec<F>>,
@@ -47,6 +48,7 @@ impl<F: Float> Workspace<F> {
             identity,
             capacity: 0,
             batch: 0,
+            threads: 1,
             traced: Traced::Nothing,
             x: vec![Vec::new(); network.depth() + 1],
             a: vec![Vec::new(); network.depth()],
@@ -74,6 +76,26 @@ impl<F: Float> Workspace<F> {
             d.resize(batch * max_width, F::zero());
         }
         self.capacity = batch;
+    }
+
+    /// Lets the passes on this workspace run their large matrix products on
+    /// up to `threads` threads (1 by default; 0 counts as 1). Small products
+    /// stay on the calling thread, and results are bitwise the same for any
+    /// thread count.
+    #[must_use]
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.set_threads(threads);
+        self
+    }
+
+    /// As [`with_threads`](Self::with_threads), in place.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
+    /// The thread count set by [`with_threads`](Self::with_threads).
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// The number of samples the buffers hold without growing.

@@ -85,8 +85,8 @@ pub trait Objective<F: Float> {
         let mut r = vec![F::zero(); m];
         let mut jac = vec![F::zero(); m * p];
         self.residuals_and_jacobian(params, &mut r, &mut jac)?;
-        crate::linalg::gemm_tn(jtj, &jac, &jac, (p, p, m), crate::linalg::Accumulate::Overwrite);
-        crate::linalg::gemm_tn(jtr, &jac, &r, (p, 1, m), crate::linalg::Accumulate::Overwrite);
+        crate::linalg::gemm_tn(jtj, &jac, &jac, (p, p, m), crate::linalg::Accumulate::Overwrite, 1);
+        crate::linalg::gemm_tn(jtr, &jac, &r, (p, 1, m), crate::linalg::Accumulate::Overwrite, 1);
         Ok(r.iter().map(|&v| v * v).sum())
     }
 }

@@ -153,12 +153,19 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
     ) -> Result<F> {
         let rows = self.active().rows();
         let chunks = rows.div_ceil(self.chunk_rows).max(1);
-        let threads = self.threads.min(chunks);
+        // Threads go to chunks first; a batch of fewer chunks than threads
+        // (a mini-batch) gives the spare ones to its matrix products.
+        let all_threads = self.threads;
+        let threads = all_threads.min(chunks);
+        let product_threads = (all_threads / threads).max(1);
         let (net, p, nl) = (self.net, self.net.num_params(), self.net.outputs());
+        for w in &mut self.workers {
+            w.ws.set_threads(product_threads);
+        }
         while self.workers.len() < threads {
             let chunk = self.chunk_rows.min(rows);
             self.workers.push(Worker {
-                ws: Workspace::new(net, chunk),
+                ws: Workspace::new(net, chunk).with_threads(product_threads),
                 loss: F::zero(),
                 gradient: vec![F::zero(); p],
                 jacobian: Vec::new(),
@@ -241,14 +248,14 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
                         }
                         Want::Jacobian => {
                             let m = w.residuals.len();
-                            gemm_tn(g, &w.jacobian, &w.residuals, (p, 1, m), Accumulate::Add); // Jᵀr
+                            gemm_tn(g, &w.jacobian, &w.residuals, (p, 1, m), Accumulate::Add, 1); // Jᵀr
                         }
                         Want::Loss => {}
                     }
                 }
                 if let Some(a) = jtj.as_deref_mut() {
                     let m = w.residuals.len();
-                    gemm_tn(a, &w.jacobian, &w.jacobian, (p, p, m), Accumulate::Add); // JᵀJ
+                    gemm_tn(a, &w.jacobian, &w.jacobian, (p, p, m), Accumulate::Add, all_threads); // JᵀJ
                 }
             }
         }

@@ -23,5 +23,7 @@ mod jacobian;
 mod model_file;
 /// Every solver on XOR, the sine fit and Rosenbrock; GD never increases S; threads.
 mod optimizers;
+/// The single-sample predictor equals the batched forward pass.
+mod predictor;
 /// The training loop: early stopping, reproducibility, callback, stopping rules.
 mod train;

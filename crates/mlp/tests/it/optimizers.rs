@@ -255,6 +255,33 @@ fn one_and_two_threads_give_bitwise_identical_parameters() {
     }
 }
 
+/// A mini-batch smaller than one chunk hands its threads to the matrix
+/// products (MNIST-sized here, above the threading threshold): the gradient
+/// must not change by a bit.
+#[test]
+fn threaded_products_give_bitwise_identical_minibatch_gradients() {
+    let net = Network::with_hidden_activation(&[784, 256, 128, 10], Activation::Relu).unwrap();
+    let mut rng = mlp::Rng::new(11);
+    let rows = 300;
+    let x: Vec<f32> = (0..rows * 784).map(|_| rng.uniform() as f32).collect();
+    let classes: Vec<usize> = (0..rows).map(|_| rng.below(10) as usize).collect();
+    let data = Dataset::new(x, 784, TargetData::Classes(classes)).unwrap();
+    let params = Params::<f32>::init(&net, Init::HeNormal, 2).unwrap();
+    let batch: Vec<usize> = (0..128).map(|k| (k * 7) % rows).collect();
+    let gradient = |threads: usize| {
+        let mut objective = NetworkObjective::new(&net, &data, Loss::SoftmaxCrossEntropy)
+            .unwrap()
+            .with_threads(threads);
+        objective.select(Some(&batch));
+        let mut grad = vec![0.0f32; net.num_params()];
+        let loss = objective.loss_and_gradient(&params, &mut grad).unwrap();
+        (loss.to_bits(), grad.iter().map(|g| g.to_bits()).collect::<Vec<_>>())
+    };
+    let one = gradient(1);
+    assert_eq!(one, gradient(2), "2 threads");
+    assert_eq!(one, gradient(3), "3 threads");
+}
+
 #[test]
 fn settings_out_of_range_are_errors_naming_the_field() {
     let bad = [

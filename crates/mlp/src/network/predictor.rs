@@ -1,0 +1,167 @@
+//! [`Predictor`]: the forward pass (19) for one sample at a time, allocation-free.
+
+use super::Network;
+use crate::activation::Activation;
+use crate::float::Float;
+use crate::simd::{Kernel, vectorised};
+
+/// Layers at least this wide are stored transposed and computed as a sum of
+/// scaled columns (vectorised across outputs); narrower ones as one dot
+/// product per output (vectorised across inputs).
+const COLUMN_FORM_MIN_OUTPUTS: usize = 8;
+
+/// Predicts one sample at a time with no allocation and no GEMM set-up: for
+/// latency-bound callers (a control loop, a sensor, a request handler) where
+/// a batch of one through [`Network::forward`] pays for generality it does
+/// not use.
+///
+/// It holds its own copy of the parameters, laid out for single samples, so
+/// it does not borrow the [`Params`](crate::Params) it was built from.
+/// Results equal [`Network::forward`] to rounding (the sums run in another
+/// order); each output `b_j + Σ_k W[j,k] φ(x_k)` is summed in a fixed order, so
+/// results are reproducible.
+///
+/// # Examples
+/// ```
+/// use mlp::{Activation, Init, Network, Params, Predictor};
+/// let net = Network::with_hidden_activation(&[2, 8, 1], Activation::Tanh)?;
+/// let params = Params::<f64>::init(&net, Init::XavierUniform, 3)?;
+/// let mut predictor = Predictor::new(&net, &params);
+/// let y = predictor.predict(&[0.5, -1.0])[0];
+/// assert!((y - net.predict(&params, &[0.5, -1.0])[0]).abs() < 1e-12);
+/// # Ok::<(), mlp::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Predictor<F> {
+    layers: Vec<PredictLayer<F>>,
+    /// Two buffers of the widest layer's width: the current values and the next.
+    values: [Vec<F>; 2],
+    /// `Φ(x)` of the current layer.
+    activated: Vec<F>,
+}
+
+#[derive(Clone, Debug)]
+struct PredictLayer<F> {
+    activation: Activation,
+    inputs: usize,
+    outputs: usize,
+    /// `[in, out]` (columns form) or `[out, in]` (dot form).
+    weight: Vec<F>,
+    bias: Vec<F>,
+    columns: bool,
+}
+
+impl<F: Float> Predictor<F> {
+    /// A predictor for `network` with parameters `params`.
+    ///
+    /// # Panics
+    /// If `params.len() != network.num_params()`.
+    #[track_caller]
+    pub fn new(network: &Network, params: &[F]) -> Self {
+        network.check_params(params.len());
+        let layers = (0..network.depth())
+            .map(|i| {
+                let layer = network.layer(params, i);
+                let (n_in, n_out) = (layer.inputs, layer.outputs);
+                let columns = n_out >= COLUMN_FORM_MIN_OUTPUTS;
+                let weight = if columns {
+                    (0..n_in * n_out)
+                        .map(|t| layer.weight[(t % n_out) * n_in + t / n_out])
+                        .collect()
+                } else {
+                    layer.weight.to_vec()
+                };
+                PredictLayer {
+                    activation: network.activations()[i],
+                    inputs: n_in,
+                    outputs: n_out,
+                    weight,
+                    bias: layer.bias.to_vec(),
+                    columns,
+                }
+            })
+            .collect();
+        let widest = network.widths().iter().copied().max().unwrap_or(0);
+        Self {
+            layers,
+            values: [vec![F::zero(); widest], vec![F::zero(); widest]],
+            activated: vec![F::zero(); widest],
+        }
+    }
+
+    /// The outputs `x^L` for one sample `input` (`[n_0]`); returns `[n_L]`.
+    ///
+    /// # Panics
+    /// If `input.len()` is not the network's input width.
+    #[track_caller]
+    pub fn predict(&mut self, input: &[F]) -> &[F] {
+        let first = self.layers.first().map_or(0, |l| l.inputs);
+        assert_eq!(input.len(), first, "Predictor::predict takes one sample of {first} inputs");
+        self.values[0][..input.len()].copy_from_slice(input);
+        let [x, y] = &mut self.values;
+        vectorised(Forward { layers: &self.layers, x, y, a: &mut self.activated });
+        let last = self.layers.last().map_or(0, |l| l.outputs);
+        let which = self.layers.len() % 2;
+        &self.values[which][..last]
+    }
+}
+
+/// The whole pass as one kernel, so a single dispatch covers every layer.
+struct Forward<'a, F> {
+    layers: &'a [PredictLayer<F>],
+    x: &'a mut [F],
+    y: &'a mut [F],
+    a: &'a mut [F],
+}
+
+impl<F: Float> Kernel for Forward<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self { layers, mut x, mut y, a } = self;
+        for layer in layers {
+            let (n_in, n_out) = (layer.inputs, layer.outputs);
+            let input: &[F] = if layer.activation == Activation::Identity {
+                &x[..n_in]
+            } else {
+                layer.activation.apply(&x[..n_in], &mut a[..n_in]);
+                &a[..n_in]
+            };
+            let out = &mut y[..n_out];
+            out.copy_from_slice(&layer.bias);
+            if layer.columns {
+                // out += a_k W[:, k], k in order: one vectorised pass per input.
+                for (&ak, column) in input.iter().zip(layer.weight.chunks_exact(n_out)) {
+                    for (o, &w) in out.iter_mut().zip(column) {
+                        *o = *o + w * ak;
+                    }
+                }
+            } else {
+                for (o, row) in out.iter_mut().zip(layer.weight.chunks_exact(n_in)) {
+                    *o = *o + dot(row, input);
+                }
+            }
+            std::mem::swap(&mut x, &mut y);
+        }
+    }
+}
+
+/// `Σ_k w_k a_k` in eight interleaved partial sums (lane `l` takes every
+/// `k ≡ l mod 8`), added pairwise at the end: a fixed order that vectorises.
+#[inline(always)]
+fn dot<F: Float>(w: &[F], a: &[F]) -> F {
+    let mut lanes = [F::zero(); 8];
+    let (w8, w_tail) = w.as_chunks::<8>();
+    let (a8, a_tail) = a.as_chunks::<8>();
+    for (wc, ac) in w8.iter().zip(a8) {
+        for l in 0..8 {
+            lanes[l] = lanes[l] + wc[l] * ac[l];
+        }
+    }
+    let mut tail = F::zero();
+    for (&wk, &ak) in w_tail.iter().zip(a_tail) {
+        tail = tail + wk * ak;
+    }
+    let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
+    (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + tail
+}

@@ -1,0 +1,63 @@
+//! The single-sample [`Predictor`] equals the batched forward pass to rounding.
+
+use std::cell::Cell;
+
+use mlp::{Activation, Float, Init, Network, Params, Predictor, Workspace};
+use proptest::test_runner::{TestCaseError, TestRunner};
+
+use crate::support::{Problem, cases, config, max_rel_error, tolerances};
+
+fn check<F: Float>() {
+    let tol = tolerances::<F>().reference;
+    let worst = Cell::new(0.0f64);
+    let mut runner = TestRunner::new(config(256));
+    let result = runner.run(&cases(), |case| {
+        let p = Problem::<F>::new(&case);
+        let mut ws = Workspace::new(&p.net, case.batch);
+        let batched = p.net.forward(&p.params, &p.input, &mut ws).to_vec();
+        let mut predictor = Predictor::new(&p.net, &p.params);
+        let single: Vec<F> = p
+            .input
+            .chunks_exact(p.net.inputs())
+            .flat_map(|sample| predictor.predict(sample).to_vec())
+            .collect();
+        let err = max_rel_error(&single, &batched);
+        worst.set(worst.get().max(err));
+        if err > tol {
+            return Err(TestCaseError::fail(format!("{case:?}: error {err:.2e} > {tol:.0e}")));
+        }
+        Ok(())
+    });
+    result.unwrap();
+    println!("predictor {}: max relative error {:.2e} (tolerance {tol:.0e})", F::NAME, worst.get());
+}
+
+#[test]
+fn predictor_equals_forward_f64() {
+    check::<f64>();
+}
+
+#[test]
+fn predictor_equals_forward_f32() {
+    check::<f32>();
+}
+
+/// Long dot products and wide column sums, as in the benchmarked networks.
+#[test]
+fn predictor_equals_forward_on_large_networks() {
+    for (widths, act) in [
+        (&[784, 256, 128, 10][..], Activation::Relu),
+        (&[8, 64, 64, 4][..], Activation::Tanh),
+        (&[13, 7, 9, 1][..], Activation::Gelu),
+    ] {
+        let net = Network::with_hidden_activation(widths, act).unwrap();
+        let params = Params::<f64>::init(&net, Init::HeNormal, 4).unwrap();
+        let input: Vec<f64> = (0..3 * widths[0]).map(|k| (k as f64 * 0.61).sin()).collect();
+        let batched = net.predict(&params, &input);
+        let mut predictor = Predictor::new(&net, &params);
+        let single: Vec<f64> =
+            input.chunks_exact(widths[0]).flat_map(|s| predictor.predict(s).to_vec()).collect();
+        let err = max_rel_error(&single, &batched);
+        assert!(err < 1e-12, "{widths:?}: {err:.2e}");
+    }
+}
