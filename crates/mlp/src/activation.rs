@@ -304,10 +304,12 @@ macro_rules! specialise {
     };
 }
 
-struct Apply<'a, F> {
-    activation: Activation,
-    x: &'a [F],
-    y: &'a mut [F],
+/// `y = φ(x)` as a [`Kernel`]: callers already inside a vectorised kernel
+/// run it directly (it is inlined there) instead of dispatching again.
+pub(crate) struct Apply<'a, F> {
+    pub(crate) activation: Activation,
+    pub(crate) x: &'a [F],
+    pub(crate) y: &'a mut [F],
 }
 
 impl<F: Float> Kernel for Apply<'_, F> {

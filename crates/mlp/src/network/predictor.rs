@@ -1,7 +1,7 @@
 //! [`Predictor`]: the forward pass (19) for one sample at a time, allocation-free.
 
 use super::Network;
-use crate::activation::Activation;
+use crate::activation::{Activation, Apply};
 use crate::float::Float;
 use crate::simd::{Kernel, vectorised};
 
@@ -9,6 +9,12 @@ use crate::simd::{Kernel, vectorised};
 /// scaled columns (vectorised across outputs); narrower ones as one dot
 /// product per output (vectorised across inputs).
 const COLUMN_FORM_MIN_OUTPUTS: usize = 8;
+
+/// Outputs summed together in registers: eight AVX2 registers (64 `f32` or
+/// 32 `f64`), enough independent sums to hide the latency of an addition.
+fn block_len<F>() -> usize {
+    256 / size_of::<F>()
+}
 
 /// Predicts one sample at a time with no allocation and no GEMM set-up: for
 /// latency-bound callers (a control loop, a sensor, a request handler) where
@@ -64,10 +70,17 @@ impl<F: Float> Predictor<F> {
                 let layer = network.layer(params, i);
                 let (n_in, n_out) = (layer.inputs, layer.outputs);
                 let columns = n_out >= COLUMN_FORM_MIN_OUTPUTS;
+                let w = |j: usize, k: usize| layer.weight[j * n_in + k];
                 let weight = if columns {
-                    (0..n_in * n_out)
-                        .map(|t| layer.weight[(t % n_out) * n_in + t / n_out])
-                        .collect()
+                    // Full blocks, each `[k][block]`, then the remaining outputs `[k][rest]`.
+                    let block = block_len::<F>();
+                    let full = n_out / block * block;
+                    let mut v = Vec::with_capacity(n_in * n_out);
+                    for j0 in (0..full).step_by(block) {
+                        v.extend((0..n_in).flat_map(|k| (j0..j0 + block).map(move |j| w(j, k))));
+                    }
+                    v.extend((0..n_in).flat_map(|k| (full..n_out).map(move |j| w(j, k))));
+                    v
                 } else {
                     layer.weight.to_vec()
                 };
@@ -124,17 +137,16 @@ impl<F: Float> Kernel for Forward<'_, F> {
             let input: &[F] = if layer.activation == Activation::Identity {
                 &x[..n_in]
             } else {
-                layer.activation.apply(&x[..n_in], &mut a[..n_in]);
+                Apply { activation: layer.activation, x: &x[..n_in], y: &mut a[..n_in] }.run();
                 &a[..n_in]
             };
             let out = &mut y[..n_out];
             out.copy_from_slice(&layer.bias);
             if layer.columns {
-                // out += a_k W[:, k], k in order: one vectorised pass per input.
-                for (&ak, column) in input.iter().zip(layer.weight.chunks_exact(n_out)) {
-                    for (o, &w) in out.iter_mut().zip(column) {
-                        *o = *o + w * ak;
-                    }
+                if size_of::<F>() == 4 {
+                    add_columns::<F, 8>(&layer.weight, input, out);
+                } else {
+                    add_columns::<F, 4>(&layer.weight, input, out);
                 }
             } else {
                 for (o, row) in out.iter_mut().zip(layer.weight.chunks_exact(n_in)) {
@@ -164,4 +176,38 @@ fn dot<F: Float>(w: &[F], a: &[F]) -> F {
     }
     let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
     (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + tail
+}
+
+/// `out += Σ_k input_k W[:, k]` over weights stored in blocks of `8 G`
+/// outputs (`[k][8 G]` each, see [`Predictor::new`]), then the remaining
+/// `[k][rest]`. A block's sums are `G` named groups of eight, which LLVM
+/// keeps in registers across the whole `k` loop (one array of `8 G` it kept
+/// on the stack, and each step paid a store-to-load round trip).
+#[inline(always)]
+fn add_columns<F: Float, const G: usize>(weight: &[F], input: &[F], out: &mut [F]) {
+    let b = 8 * G;
+    let n_in = input.len();
+    let full = out.len() / b * b;
+    let (blocked, rest_weight) = weight.split_at(full * n_in);
+    let (out_blocks, rest_out) = out.split_at_mut(full);
+    for (block, columns) in out_blocks.chunks_exact_mut(b).zip(blocked.chunks_exact(b * n_in)) {
+        let (groups, _) = block.as_chunks_mut::<8>();
+        let mut acc: [[F; 8]; G] = std::array::from_fn(|g| groups[g]);
+        for (column, &ak) in columns.chunks_exact(b).zip(input) {
+            let (column, _) = column.as_chunks::<8>();
+            for g in 0..G {
+                for l in 0..8 {
+                    acc[g][l] = acc[g][l] + column[g][l] * ak;
+                }
+            }
+        }
+        groups.copy_from_slice(&acc);
+    }
+    if !rest_out.is_empty() {
+        for (column, &ak) in rest_weight.chunks_exact(rest_out.len()).zip(input) {
+            for (o, &w) in rest_out.iter_mut().zip(column) {
+                *o = *o + w * ak;
+            }
+        }
+    }
 }

@@ -1,0 +1,71 @@
+//! The machine's measured `f32` FMA peak: independent chains of 256-bit
+//! fused multiply-adds, on each of `threads` threads at once.
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+/// Multiply-adds per lane per call of the kernel.
+const ITERATIONS: u64 = 20_000_000;
+/// Independent accumulators: enough to cover the FMA latency on two ports.
+const CHAINS: u64 = 12;
+
+/// GFLOP/s summed over `threads` threads, `repeats` times.
+pub fn measure(threads: usize, repeats: usize) -> Value {
+    let rates: Vec<f64> = (0..repeats)
+        .map(|_| {
+            let start = Instant::now();
+            let sinks: Vec<f32> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads).map(|_| s.spawn(run)).collect();
+                handles.into_iter().map(|h| h.join().expect("peak thread")).collect()
+            });
+            std::hint::black_box(sinks);
+            let flops = (threads as u64 * ITERATIONS * CHAINS * 8 * 2) as f64;
+            flops / start.elapsed().as_secs_f64() / 1e9
+        })
+        .collect();
+    json!({ "gflops": rates, "isa": isa() })
+}
+
+fn isa() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        return "avx512f (measured with 256-bit AVX2 FMA only)";
+    } else if std::arch::is_x86_feature_detected!("fma") {
+        return "avx2+fma";
+    }
+    "no fma"
+}
+
+fn run() -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: `fma_chains` needs AVX and FMA, detected just above.
+        #[allow(unsafe_code)]
+        return unsafe { fma_chains() };
+    }
+    0.0
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn fma_chains() -> f32 {
+    use std::arch::x86_64::{__m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_set1_ps};
+    let a = _mm256_set1_ps(std::hint::black_box(0.999_999));
+    let b = _mm256_set1_ps(std::hint::black_box(1e-7));
+    let mut acc: [__m256; CHAINS as usize] =
+        std::array::from_fn(|k| _mm256_set1_ps(std::hint::black_box(k as f32)));
+    for _ in 0..ITERATIONS {
+        for v in &mut acc {
+            *v = _mm256_fmadd_ps(*v, a, b);
+        }
+    }
+    let total = acc.iter().fold(_mm256_set1_ps(0.0), |s, &v| _mm256_add_ps(s, v));
+    let mut out = [0.0f32; 8];
+    // SAFETY: `out` holds exactly the 8 lanes of one 256-bit vector.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::arch::x86_64::_mm256_storeu_ps(out.as_mut_ptr(), total);
+    }
+    out.iter().sum()
+}
