@@ -37,3 +37,36 @@ pub(crate) fn vectorised<K: Kernel>(kernel: K) -> K::Output {
 fn with_avx2<K: Kernel>(kernel: K) -> K::Output {
     kernel.run()
 }
+
+/// A loop whose multiply-adds may be fused: [`run`](FusedKernel::run) gets
+/// `FUSED = true` where the CPU has FMA (and the code is compiled for it),
+/// and should then use [`madd`]; on other CPUs `mul_add` would be a slow
+/// library call, so `FUSED = false` keeps the multiplication and addition apart.
+pub(crate) trait FusedKernel {
+    type Output;
+    fn run<const FUSED: bool>(self) -> Self::Output;
+}
+
+/// `a * b + c`, rounded once if `FUSED`.
+#[inline(always)]
+pub(crate) fn madd<F: crate::Float, const FUSED: bool>(a: F, b: F, c: F) -> F {
+    if FUSED { a.mul_add(b, c) } else { a * b + c }
+}
+
+/// Runs `kernel` compiled for AVX2 and FMA where the CPU has both.
+#[inline]
+pub(crate) fn vectorised_fused<K: FusedKernel>(kernel: K) -> K::Output {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: as in `vectorised`: both features were detected just above.
+        #[allow(unsafe_code)]
+        return unsafe { with_avx2_fma(kernel) };
+    }
+    kernel.run::<false>()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn with_avx2_fma<K: FusedKernel>(kernel: K) -> K::Output {
+    kernel.run::<true>()
+}

@@ -3,7 +3,7 @@
 use super::Network;
 use crate::activation::{Activation, Apply};
 use crate::float::Float;
-use crate::simd::{Kernel, vectorised};
+use crate::simd::{FusedKernel, Kernel, madd, vectorised_fused};
 
 /// Layers at least this wide are stored transposed and computed as a sum of
 /// scaled columns (vectorised across outputs); narrower ones as one dot
@@ -24,8 +24,9 @@ fn block_len<F>() -> usize {
 /// It holds its own copy of the parameters, laid out for single samples, so
 /// it does not borrow the [`Params`](crate::Params) it was built from.
 /// Results equal [`Network::forward`] to rounding (the sums run in another
-/// order); each output `b_j + Σ_k W[j,k] φ(x_k)` is summed in a fixed order, so
-/// results are reproducible.
+/// order); each output `b_j + Σ_k W[j,k] φ(x_k)` is summed in a fixed order,
+/// with fused multiply-adds where the CPU has them (as the batched products
+/// do), so results are reproducible on a given machine.
 ///
 /// # Examples
 /// ```
@@ -112,7 +113,7 @@ impl<F: Float> Predictor<F> {
         assert_eq!(input.len(), first, "Predictor::predict takes one sample of {first} inputs");
         self.values[0][..input.len()].copy_from_slice(input);
         let [x, y] = &mut self.values;
-        vectorised(Forward { layers: &self.layers, x, y, a: &mut self.activated });
+        vectorised_fused(Forward { layers: &self.layers, x, y, a: &mut self.activated });
         let last = self.layers.last().map_or(0, |l| l.outputs);
         let which = self.layers.len() % 2;
         &self.values[which][..last]
@@ -127,10 +128,10 @@ struct Forward<'a, F> {
     a: &'a mut [F],
 }
 
-impl<F: Float> Kernel for Forward<'_, F> {
+impl<F: Float> FusedKernel for Forward<'_, F> {
     type Output = ();
     #[inline(always)]
-    fn run(self) {
+    fn run<const FUSED: bool>(self) {
         let Self { layers, mut x, mut y, a } = self;
         for layer in layers {
             let (n_in, n_out) = (layer.inputs, layer.outputs);
@@ -144,13 +145,13 @@ impl<F: Float> Kernel for Forward<'_, F> {
             out.copy_from_slice(&layer.bias);
             if layer.columns {
                 if size_of::<F>() == 4 {
-                    add_columns::<F, 8>(&layer.weight, input, out);
+                    add_columns::<F, 8, FUSED>(&layer.weight, input, out);
                 } else {
-                    add_columns::<F, 4>(&layer.weight, input, out);
+                    add_columns::<F, 4, FUSED>(&layer.weight, input, out);
                 }
             } else {
                 for (o, row) in out.iter_mut().zip(layer.weight.chunks_exact(n_in)) {
-                    *o = *o + dot(row, input);
+                    *o = *o + dot::<F, FUSED>(row, input);
                 }
             }
             std::mem::swap(&mut x, &mut y);
@@ -161,13 +162,13 @@ impl<F: Float> Kernel for Forward<'_, F> {
 /// `Σ_k w_k a_k` in eight interleaved partial sums (lane `l` takes every
 /// `k ≡ l mod 8`), added pairwise at the end: a fixed order that vectorises.
 #[inline(always)]
-fn dot<F: Float>(w: &[F], a: &[F]) -> F {
+fn dot<F: Float, const FUSED: bool>(w: &[F], a: &[F]) -> F {
     let mut lanes = [F::zero(); 8];
     let (w8, w_tail) = w.as_chunks::<8>();
     let (a8, a_tail) = a.as_chunks::<8>();
     for (wc, ac) in w8.iter().zip(a8) {
         for l in 0..8 {
-            lanes[l] = lanes[l] + wc[l] * ac[l];
+            lanes[l] = madd::<F, FUSED>(wc[l], ac[l], lanes[l]);
         }
     }
     let mut tail = F::zero();
@@ -184,7 +185,11 @@ fn dot<F: Float>(w: &[F], a: &[F]) -> F {
 /// keeps in registers across the whole `k` loop (one array of `8 G` it kept
 /// on the stack, and each step paid a store-to-load round trip).
 #[inline(always)]
-fn add_columns<F: Float, const G: usize>(weight: &[F], input: &[F], out: &mut [F]) {
+fn add_columns<F: Float, const G: usize, const FUSED: bool>(
+    weight: &[F],
+    input: &[F],
+    out: &mut [F],
+) {
     let b = 8 * G;
     let n_in = input.len();
     let full = out.len() / b * b;
@@ -197,7 +202,7 @@ fn add_columns<F: Float, const G: usize>(weight: &[F], input: &[F], out: &mut [F
             let (column, _) = column.as_chunks::<8>();
             for g in 0..G {
                 for l in 0..8 {
-                    acc[g][l] = acc[g][l] + column[g][l] * ak;
+                    acc[g][l] = madd::<F, FUSED>(column[g][l], ak, acc[g][l]);
                 }
             }
         }
@@ -206,7 +211,7 @@ fn add_columns<F: Float, const G: usize>(weight: &[F], input: &[F], out: &mut [F
     if !rest_out.is_empty() {
         for (column, &ak) in rest_weight.chunks_exact(rest_out.len()).zip(input) {
             for (o, &w) in rest_out.iter_mut().zip(column) {
-                *o = *o + w * ak;
+                *o = madd::<F, FUSED>(w, ak, *o);
             }
         }
     }

@@ -260,12 +260,40 @@ pub(crate) fn check(ok: bool, field: &'static str, reason: impl FnOnce() -> Stri
     if ok { Ok(()) } else { Err(Error::InvalidConfig { field, reason: reason() }) }
 }
 
-/// Euclidean norm, summed in order in `f64`.
+/// Euclidean norm, summed in `f64` in the fixed order of [`dot`].
 pub(crate) fn norm<F: Float>(v: &[F]) -> F {
-    F::cast(v.iter().map(|x| x.as_f64() * x.as_f64()).sum::<f64>().sqrt())
+    F::cast(dot(v, v).sqrt())
 }
 
-/// Dot product, summed in order in `f64`.
+/// Dot product in `f64`: eight interleaved partial sums (lane `l` takes the
+/// terms `k ≡ l mod 8`, in order), added pairwise at the end. A fixed order,
+/// so results are reproducible, that vectorises: a single running sum is
+/// bound by the latency of one addition per term (measured: the gradient
+/// norm was a tenth of an SGD step on workload M).
 pub(crate) fn dot<F: Float>(a: &[F], b: &[F]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x.as_f64() * y.as_f64()).sum()
+    assert_eq!(a.len(), b.len(), "dot: lengths");
+    crate::simd::vectorised(Dot { a, b })
+}
+
+struct Dot<'a, F> {
+    a: &'a [F],
+    b: &'a [F],
+}
+
+impl<F: Float> crate::simd::Kernel for Dot<'_, F> {
+    type Output = f64;
+    #[inline(always)]
+    fn run(self) -> f64 {
+        let mut lanes = [0.0f64; 8];
+        let (a8, a_tail) = self.a.as_chunks::<8>();
+        let (b8, b_tail) = self.b.as_chunks::<8>();
+        for (x, y) in a8.iter().zip(b8) {
+            for l in 0..8 {
+                lanes[l] += x[l].as_f64() * y[l].as_f64();
+            }
+        }
+        let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
+        let tail: f64 = a_tail.iter().zip(b_tail).map(|(x, y)| x.as_f64() * y.as_f64()).sum();
+        (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + tail
+    }
 }

@@ -79,29 +79,74 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
         if outcome.stop.is_some() {
             return Ok(outcome);
         }
-        let lr = F::cast(self.learning_rate);
-        match self.momentum {
-            Momentum::None => {
-                for (v, &g) in params.iter_mut().zip(&self.gradient) {
-                    *v = *v - lr * g;
-                }
-            }
-            Momentum::Classic(mu) | Momentum::Nesterov(mu) => {
-                let mu = F::cast(mu);
-                let nesterov = matches!(self.momentum, Momentum::Nesterov(_));
-                let first = !self.started;
-                for ((v, &g), b) in params.iter_mut().zip(&self.gradient).zip(&mut self.buffer) {
-                    *b = if first { g } else { mu * *b + g };
-                    let direction = if nesterov { g + mu * *b } else { *b };
-                    *v = *v - lr * direction;
-                }
-            }
-        }
+        let update = Update {
+            lr: F::cast(self.learning_rate),
+            momentum: self.momentum,
+            first: !self.started,
+            params,
+            gradient: &self.gradient,
+            buffer: &mut self.buffer,
+        };
+        crate::simd::vectorised(update);
         self.started = true;
         Ok(outcome)
     }
 
     fn set_learning_rate(&mut self, learning_rate: f64) {
         self.learning_rate = learning_rate;
+    }
+}
+
+/// The parameter update, as a vectorised kernel with one loop per case.
+struct Update<'a, F> {
+    lr: F,
+    momentum: Momentum,
+    first: bool,
+    params: &'a mut [F],
+    gradient: &'a [F],
+    buffer: &'a mut [F],
+}
+
+impl<F: Float> crate::simd::Kernel for Update<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self { lr, momentum, first, params, gradient, buffer } = self;
+        let both = params.iter_mut().zip(gradient).zip(buffer.iter_mut());
+        match momentum {
+            Momentum::None => {
+                for (v, &g) in params.iter_mut().zip(gradient) {
+                    *v = *v - lr * g;
+                }
+            }
+            // The first step starts the buffer at g itself (PyTorch's rule).
+            Momentum::Classic(_) if first => {
+                for ((v, &g), b) in both {
+                    *b = g;
+                    *v = *v - lr * g;
+                }
+            }
+            Momentum::Nesterov(mu) if first => {
+                let mu = F::cast(mu);
+                for ((v, &g), b) in both {
+                    *b = g;
+                    *v = *v - lr * (g + mu * g);
+                }
+            }
+            Momentum::Classic(mu) => {
+                let mu = F::cast(mu);
+                for ((v, &g), b) in both {
+                    *b = mu * *b + g;
+                    *v = *v - lr * *b;
+                }
+            }
+            Momentum::Nesterov(mu) => {
+                let mu = F::cast(mu);
+                for ((v, &g), b) in both {
+                    *b = mu * *b + g;
+                    *v = *v - lr * (g + mu * *b);
+                }
+            }
+        }
     }
 }
