@@ -1,11 +1,16 @@
-//! Criterion benches of the network kernels: forward, backward and Jacobian
-//! at a few (widths, batch) sizes, and the batched backward against the
-//! per-sample reference. Throughput is in samples, so results read as
+//! Criterion benches of the network kernels: activations, single-sample
+//! prediction, a training step, forward, backward and Jacobian at a few
+//! (widths, batch) sizes, and the batched backward against the per-sample
+//! reference. Throughput is in samples, so results read as
 //! samples per second. CI only compiles them (`cargo bench --no-run`).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mlp::network::reference;
-use mlp::{Activation, Float, Init, Loss, Network, Params, Targets, Workspace};
+use mlp::optim::{Momentum, NetworkObjective, Sgd, SgdConfig};
+use mlp::{
+    Activation, Dataset, Float, Init, Loss, Network, Optimizer, Params, Predictor, TargetData,
+    Targets, Workspace,
+};
 
 /// (name, widths, hidden activation, batch): the notes' sine fit, an
 /// MNIST-sized classifier, and a small sensor model.
@@ -132,8 +137,53 @@ fn activations<F: Float>(c: &mut Criterion) {
     group.finish();
 }
 
+/// Single-sample prediction through [`Predictor`] (workload I(a)'s network),
+/// against a batch of one through [`Network::forward`].
+fn single_sample(c: &mut Criterion) {
+    let mut group = c.benchmark_group("single sample f32, 8-64-64-4 tanh");
+    let s = setup::<f32>(&[8, 64, 64, 4], Activation::Tanh, 1);
+    let mut predictor = Predictor::new(&s.net, &s.params);
+    let mut ws = Workspace::new(&s.net, 1);
+    group.bench_function("Predictor::predict", |b| b.iter(|| predictor.predict(&s.input)[0]));
+    group.bench_function("Network::forward, batch 1", |b| {
+        b.iter(|| s.net.forward(&s.params, &s.input, &mut ws)[0]);
+    });
+    group.finish();
+}
+
+/// One mini-batch SGD step with momentum as `mlp::train` takes it: gather
+/// the batch, forward, backward, update (workload M's network, batch 128).
+fn training_step(c: &mut Criterion) {
+    let mut group = c.benchmark_group("training step f32, 784-256-128-10 relu, batch 128");
+    let net = Network::with_hidden_activation(&[784, 256, 128, 10], Activation::Relu).unwrap();
+    let rows = 1024;
+    let x: Vec<f32> =
+        (0..rows * 784).map(|k| ((k as f64 * 0.37).sin() * 0.5 + 0.5) as f32).collect();
+    let classes: Vec<usize> = (0..rows).map(|k| k % 10).collect();
+    let data = Dataset::new(x, 784, TargetData::Classes(classes)).unwrap();
+    let mut params = Params::<f32>::init(&net, Init::HeUniform, 1).unwrap();
+    let config = SgdConfig { learning_rate: 0.05, momentum: Momentum::Classic(0.9) };
+    let mut sgd = Sgd::new(config, net.num_params()).unwrap();
+    let batch: Vec<usize> = (0..128).map(|k| (k * 37) % rows).collect();
+    group.throughput(Throughput::Elements(128));
+    for threads in [1, 2] {
+        let mut objective = NetworkObjective::new(&net, &data, Loss::SoftmaxCrossEntropy)
+            .unwrap()
+            .with_threads(threads);
+        group.bench_function(format!("{threads} thread(s)"), |b| {
+            b.iter(|| {
+                objective.select(Some(&batch));
+                sgd.step(&mut objective, &mut params).unwrap().loss
+            });
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    single_sample,
+    training_step,
     activations::<f32>,
     activations::<f64>,
     forward,

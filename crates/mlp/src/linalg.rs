@@ -44,10 +44,12 @@ pub trait Scalar: Copy + 'static {
 }
 
 /// Products of at least this many multiply-adds may use several threads;
-/// smaller ones always run on the calling thread, where the cost of waking
-/// a second one exceeds the gain (measured: a 1000x32x32 product ran at 61
-/// GFLOP/s on one thread and 42 on two; 128x256x784 at 79 and 122).
-pub(crate) const PARALLEL_MIN_MACS: usize = 1 << 22;
+/// smaller ones always run on the calling thread. Measured on this project's
+/// 2-core machine: a 1000x32x32 product ran at 61 GFLOP/s on one thread and
+/// 42 on two; workload W's 256x1024x1024 products took the step from 50 to
+/// 76 GFLOP/s; but workload M's largest, 128x256x784 (26M multiply-adds),
+/// made the whole training step slower on two threads than on one.
+pub(crate) const PARALLEL_MIN_MACS: usize = 1 << 26;
 
 /// faer splits a product among threads by blocks of the output, never along
 /// the summed dimension, so every element is summed in the same order
@@ -290,7 +292,7 @@ mod tests {
     /// the threshold, odd ones included.
     #[test]
     fn parallel_products_equal_sequential_bit_for_bit() {
-        let shapes = [(128, 256, 784), (257, 131, 301), (1024, 64, 97), (33, 1024, 300)];
+        let shapes = [(256, 512, 784), (263, 517, 521), (1024, 256, 301), (129, 1024, 600)];
         for (m, n, k) in shapes {
             assert!(m * n * k >= PARALLEL_MIN_MACS);
             let a: Vec<f32> = (0..m * k).map(|v| (v as f32 * 0.37).sin()).collect();

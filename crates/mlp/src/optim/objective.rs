@@ -225,18 +225,14 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
             if wave.len() == 1 {
                 run(&mut workers[0], first)?;
             } else {
-                let results: Vec<Result<()>> = std::thread::scope(|s| {
-                    let handles: Vec<_> = workers
-                        .iter_mut()
-                        .zip(wave.clone())
-                        .map(|(w, c)| s.spawn(move || run(w, c)))
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().expect("a chunk's thread panicked"))
-                        .collect()
-                });
-                results.into_iter().collect::<Result<()>>()?;
+                // rayon's pool, not fresh threads: spawning threads for each
+                // mini-batch cost more than the batch (measured on workload M).
+                use rayon::prelude::*;
+                workers
+                    .par_iter_mut()
+                    .zip(wave.clone().into_par_iter())
+                    .map(|(w, c)| run(w, c))
+                    .collect::<Result<Vec<()>>>()?;
             }
             // Reduce in chunk order: the sums do not depend on the thread count.
             for w in workers.iter() {

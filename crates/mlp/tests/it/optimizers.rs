@@ -256,16 +256,16 @@ fn one_and_two_threads_give_bitwise_identical_parameters() {
 }
 
 /// A mini-batch smaller than one chunk hands its threads to the matrix
-/// products (MNIST-sized here, above the threading threshold): the gradient
+/// products (1024 wide here, above the threading threshold): the gradient
 /// must not change by a bit.
 #[test]
 fn threaded_products_give_bitwise_identical_minibatch_gradients() {
-    let net = Network::with_hidden_activation(&[784, 256, 128, 10], Activation::Relu).unwrap();
+    let net = Network::with_hidden_activation(&[1024, 1024, 10], Activation::Relu).unwrap();
     let mut rng = mlp::Rng::new(11);
     let rows = 300;
-    let x: Vec<f32> = (0..rows * 784).map(|_| rng.uniform() as f32).collect();
+    let x: Vec<f32> = (0..rows * 1024).map(|_| rng.uniform() as f32).collect();
     let classes: Vec<usize> = (0..rows).map(|_| rng.below(10) as usize).collect();
-    let data = Dataset::new(x, 784, TargetData::Classes(classes)).unwrap();
+    let data = Dataset::new(x, 1024, TargetData::Classes(classes)).unwrap();
     let params = Params::<f32>::init(&net, Init::HeNormal, 2).unwrap();
     let batch: Vec<usize> = (0..128).map(|k| (k * 7) % rows).collect();
     let gradient = |threads: usize| {
