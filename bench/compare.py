@@ -345,13 +345,15 @@ def main():
         if "peak" in only or "W" in only:
             tile = []
             for th in (1, 2):
-                r = run_json([MLP, "peak", str(th), "3"], th)
-                peak[th] = statistics.median(r["gflops"])
+                # A peak is the best the machine does: the maximum of several
+                # runs, not the median (a noisy neighbour only ever lowers it).
+                r = run_json([MLP, "peak", str(th), "7"], th)
+                peak[th] = max(r["gflops"])
                 tile.append(r["tile_gflops"])
-            lines += ["| f32 FMA (GFLOP/s) | 1 thread | 2 threads |", "|---|---|---|",
+            lines += ["| f32 FMA (GFLOP/s, best of 7) | 1 thread | 2 threads |", "|---|---|---|",
                       f"| peak: 12 independent FMA chains in registers | {peak[1]:.1f} | {peak[2]:.1f} |",
-                      f"| a GEMM's 6x16 register tile on L1-resident panels (1 thread) | {statistics.median(tile):.1f} "
-                      f"({100 * statistics.median(tile) / peak[1]:.0f}% of peak) | |", ""]
+                      f"| a GEMM's 6x16 register tile on L1-resident panels (1 thread) | {max(tile):.1f} "
+                      f"({100 * max(tile) / peak[1]:.0f}% of peak) | |", ""]
         if "T" in only:
             lines += ["| T (steps/s) | mlp | PyTorch | JAX | FANN | mlp / PyTorch | mlp / JAX | first 5 losses agree to |",
                       "|---|---|---|---|---|---|---|---|"]
