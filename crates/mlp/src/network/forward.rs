@@ -1,9 +1,15 @@
 //! The batched forward pass (19) and the evaluation of a range of layers `F^{c,a}` (5).
 
+use super::workspace::BlockTrace;
 use super::{Network, Workspace};
 use crate::activation::Activation;
 use crate::float::Float;
 use crate::linalg::{Accumulate, gemm_nt};
+
+/// Rows per block when a forward pass splits a large batch (the unit of
+/// work for threads; chunks of a training batch are at most this long, so
+/// training passes are never split).
+pub const ROW_BLOCK: usize = 256;
 
 impl Network {
     /// The forward pass (19) for a batch, samples as rows:
@@ -80,27 +86,67 @@ impl Network {
         if !a.is_empty() {
             self.activations()[from].apply(x, a);
         }
-        for i in from..to {
-            self.layer_step(params, i, i + 1 < to, ws);
+        if ws.batch() > ROW_BLOCK {
+            self.eval_blocks(params, from, to, ws);
+        } else {
+            for i in from..to {
+                let threads = ws.threads();
+                let (x, a, x_next, a_next) = ws.layer_buffers_mut(i);
+                self.layer_step(params, i, i + 1 < to, (x, a), [x_next, a_next], threads);
+            }
         }
         ws.x(to)
     }
 
-    /// Layer `i` on the batch in `ws`, given `Φ(x^i)`: `x^{i+1} = Φ(x^i) Wᵀ + b`
-    /// (19), and, if `activate_next`, `Φ(x^{i+1})` for the next layer in the
-    /// same pass as the bias (one pass over `x^{i+1}` instead of three).
+    /// A batch of more than [`ROW_BLOCK`] rows, one block of rows at a time
+    /// through every layer; with several threads in `ws`, blocks run side by
+    /// side (no reduction is needed: rows are independent). The blocks do
+    /// not depend on the thread count, so neither do the results.
+    fn eval_blocks<F: Float>(&self, params: &[F], from: usize, to: usize, ws: &mut Workspace<F>) {
+        let threads = ws.threads();
+        let blocks = ws.row_blocks(from, to, ROW_BLOCK);
+        let run = |mut block: BlockTrace<'_, F>| {
+            for i in from..to {
+                let j = i - from;
+                let (x, x_next) = block.x.split_at_mut(j + 1);
+                let (a, a_next) = block.a.split_at_mut(j + 1);
+                let here = (&*x[j], &*a[j]);
+                self.layer_step(params, i, i + 1 < to, here, [&mut *x_next[0], &mut *a_next[0]], 1);
+            }
+        };
+        if threads > 1 && blocks.len() > 1 {
+            let mut groups: Vec<Vec<BlockTrace<'_, F>>> =
+                (0..threads).map(|_| Vec::new()).collect();
+            for (k, block) in blocks.into_iter().enumerate() {
+                groups[k % threads].push(block);
+            }
+            rayon::scope(|s| {
+                for group in groups {
+                    s.spawn(|_| group.into_iter().for_each(run));
+                }
+            });
+        } else {
+            blocks.into_iter().for_each(run);
+        }
+    }
+
+    /// Layer `i` on a batch (or a block of rows), given `x^i` and `Φ(x^i)`
+    /// (empty for the identity): `x^{i+1} = Φ(x^i) Wᵀ + b` (19) and, if
+    /// `activate_next`, `Φ(x^{i+1})` for the next layer in the same pass as
+    /// the bias (one pass over `x^{i+1}` instead of three).
     fn layer_step<F: Float>(
         &self,
         params: &[F],
         i: usize,
         activate_next: bool,
-        ws: &mut Workspace<F>,
+        (x, a): (&[F], &[F]),
+        [x_next, a_next]: [&mut [F]; 2],
+        threads: usize,
     ) {
         let layer = self.layer(params, i);
-        let (batch, threads) = (ws.batch(), ws.threads());
-        let (x, a, x_next, a_next) = ws.layer_buffers_mut(i);
+        let rows = x_next.len() / layer.outputs;
         let a: &[F] = if a.is_empty() { x } else { a }; // identity: Φ(x) is x itself
-        let shape = (batch, layer.outputs, layer.inputs);
+        let shape = (rows, layer.outputs, layer.inputs);
         gemm_nt(x_next, a, layer.weight, shape, Accumulate::Overwrite, threads);
         let next = if activate_next { self.activations()[i + 1] } else { Activation::Identity };
         let a_next = if next == Activation::Identity { &mut [][..] } else { a_next };

@@ -46,6 +46,7 @@ mod workspace;
 
 use core::ops::Range;
 
+pub use forward::ROW_BLOCK;
 pub use init::{BiasInit, Init, InitConfig};
 pub use params::{Layer, LayerMut, Params};
 pub use predictor::Predictor;

@@ -168,6 +168,39 @@ impl<F: Float> Workspace<F> {
         &mut self.x[i][..len]
     }
 
+    /// The trace of layers `from..=to` cut into blocks of `block` rows: for
+    /// each block, its rows of every `x^j` and `Φ(x^j)` (empty for identity
+    /// and past the last layer), in layer order.
+    pub(super) fn row_blocks(
+        &mut self,
+        from: usize,
+        to: usize,
+        block: usize,
+    ) -> Vec<BlockTrace<'_, F>> {
+        let b = self.batch;
+        let count = b.div_ceil(block);
+        let mut out: Vec<BlockTrace<'_, F>> =
+            (0..count).map(|_| BlockTrace { x: Vec::new(), a: Vec::new() }).collect();
+        let widths = &self.widths;
+        for (j, x) in self.x.iter_mut().enumerate().take(to + 1).skip(from) {
+            for (k, rows) in x[..b * widths[j]].chunks_mut(block * widths[j]).enumerate() {
+                out[k].x.push(rows);
+            }
+        }
+        let mut a_layers = self.a.iter_mut().enumerate().skip(from);
+        for j in from..=to {
+            match a_layers.next() {
+                Some((_, a)) if j < to && !self.identity[j] => {
+                    for (k, rows) in a[..b * widths[j]].chunks_mut(block * widths[j]).enumerate() {
+                        out[k].a.push(rows);
+                    }
+                }
+                _ => out.iter_mut().for_each(|o| o.a.push(&mut [])),
+            }
+        }
+        out
+    }
+
     /// Splits out `(x^i, a^i buffer (empty for identity), x^{i+1})`.
     pub(super) fn layer_buffers(&mut self, i: usize) -> (&[F], &mut [F], &mut [F]) {
         let (x, a, x_next, _) = self.layer_buffers_mut(i);
@@ -211,4 +244,11 @@ impl<F: Float> Workspace<F> {
             &mut self.delta[0][..len],
         )
     }
+}
+
+/// One block of rows of a trace (see [`Workspace::row_blocks`]): `x[j]` and
+/// `a[j]` are its rows of `x^{from+j}` and `Φ(x^{from+j})`.
+pub(super) struct BlockTrace<'a, F> {
+    pub(super) x: Vec<&'a mut [F]>,
+    pub(super) a: Vec<&'a mut [F]>,
 }

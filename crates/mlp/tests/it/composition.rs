@@ -1,10 +1,12 @@
 //! The composition rule (5): `F^{c,0}(f) = F^{c,a}(F^{a,0}(f))`, bit for bit,
-//! for every split point `a` and end `c`.
+//! for every split point `a` and end `c`; and large batches, evaluated in
+//! blocks of rows, give the same bits for any thread count.
 
-use mlp::{Float, Workspace};
+use mlp::network::{ROW_BLOCK, reference};
+use mlp::{Activation, Float, Init, Network, Params, Workspace};
 use proptest::test_runner::{TestCaseError, TestRunner};
 
-use crate::support::{Problem, cases, config};
+use crate::support::{Problem, cases, config, max_rel_error};
 
 fn check<F: Float>() {
     let mut runner = TestRunner::new(config(256));
@@ -51,4 +53,43 @@ fn composition_rule_holds_bit_for_bit_in_f64() {
 #[test]
 fn composition_rule_holds_bit_for_bit_in_f32() {
     check::<f32>();
+}
+
+/// A batch longer than [`ROW_BLOCK`] runs block by block, blocks in parallel
+/// when the workspace has threads: the same bits for 1, 2 and 3 threads, for
+/// every range of layers (composition included), and each row equal to the
+/// per-sample reference of (19).
+fn check_blocks<F: Float>() {
+    let tol = crate::support::tolerances::<F>().reference;
+    let net = Network::new(
+        &[5, 40, 300, 3, 2],
+        &[Activation::Identity, Activation::Tanh, Activation::Relu, Activation::Gelu],
+    )
+    .unwrap();
+    let params = Params::<F>::init(&net, Init::HeNormal, 8).unwrap();
+    let rows = 2 * ROW_BLOCK + 37;
+    let input: Vec<F> = (0..rows * 5).map(|k| F::cast((k as f64 * 0.613).sin() * 2.0)).collect();
+    let run = |threads: usize, from: usize, to: usize, x: &[F]| {
+        let mut ws = Workspace::new(&net, rows).with_threads(threads);
+        bits(net.eval_range(&params, from, to, x, &mut ws))
+    };
+    let whole = run(1, 0, 4, &input);
+    for threads in [2, 3] {
+        assert_eq!(whole, run(threads, 0, 4, &input), "{} threads", threads);
+    }
+    let mut ws = Workspace::new(&net, rows);
+    let inner = net.eval_range(&params, 0, 2, &input, &mut ws).to_vec();
+    assert_eq!(whole, run(2, 2, 4, &inner), "composition F^{{4,2}} o F^{{2,0}} in blocks");
+    let out = net.forward(&params, &input, &mut ws).to_vec();
+    for (r, sample) in input.chunks_exact(5).enumerate() {
+        let reference = reference::forward(&net, &params, sample);
+        let err = max_rel_error(&out[r * 2..r * 2 + 2], &reference.x[4]);
+        assert!(err < tol, "row {r}: {err:.2e}");
+    }
+}
+
+#[test]
+fn large_batches_run_in_row_blocks_with_the_same_bits_for_any_thread_count() {
+    check_blocks::<f64>();
+    check_blocks::<f32>();
 }
