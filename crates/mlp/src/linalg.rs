@@ -6,11 +6,13 @@
 //! `C ← C + op(A) op(B)`, chosen by [`Accumulate`]; the suffix names the
 //! operations (`n`: as stored, `t`: transposed).
 //!
-//! Why faer: on this project's machines (x86-64 with AVX-512) its single-thread
-//! products match the fastest Rust GEMM at MLP shapes, and after the first call
-//! on a thread it allocates nothing (its packing buffers are thread-local),
-//! which the allocation-free training step relies on; `gemm` 0.19 allocates
-//! packing buffers on every call. Measurements are in ARCHITECTURE.md.
+//! Why faer: on this project's machine (x86-64 with AVX2 and FMA, no
+//! AVX-512) its single-thread products match the fastest Rust GEMM at MLP
+//! shapes, and after the first call on a thread it allocates nothing (its
+//! packing buffers are thread-local), which the allocation-free training step
+//! relies on; `gemm` 0.19 allocates packing buffers on every call. A packed
+//! kernel of our own in safe Rust was slower (docs/PERFORMANCE.md).
+//! Measurements are in ARCHITECTURE.md.
 //!
 //! Large products may run on several threads (`threads` argument, see
 //! [`PARALLEL_MIN_MACS`]); a product's summation order depends only on its
