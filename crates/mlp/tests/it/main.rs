@@ -15,6 +15,8 @@ mod datasets;
 mod golden;
 /// Back-propagation equals central finite differences (proptest, f64 and f32).
 mod gradient_check;
+/// Hostile and broken files: errors, never panics.
+mod hostile;
 /// Seeded initialisation: reproducible, portable, with the documented scales.
 mod init;
 /// Jacobians: (10) `2 Jᵀ r = ∇S`, (18) layer by layer, (20), input Jacobian.
