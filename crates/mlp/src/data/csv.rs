@@ -162,14 +162,14 @@ impl Table {
                 let mut values = Vec::with_capacity(parsed.len());
                 for ((v, record), &line) in parsed.iter().zip(&records).zip(&lines) {
                     let field = &record[j];
-                    let column = format!("column {} ({name:?})", j + 1);
+                    let column = format!("column {} ({})", j + 1, super::quoted(name));
                     match v {
                         Some(v) if v.is_finite() => values.push(*v),
                         Some(_) => {
                             return Err(csv_error(
                                 path,
                                 line,
-                                format!("{column}: {field:?} is not finite"),
+                                format!("{column}: {} is not finite", super::quoted(field)),
                             ));
                         }
                         None if field.is_empty() => {
@@ -179,7 +179,7 @@ impl Table {
                             return Err(csv_error(
                                 path,
                                 line,
-                                format!("{column}: {field:?} is not a number"),
+                                format!("{column}: {} is not a number", super::quoted(field)),
                             ));
                         }
                     }

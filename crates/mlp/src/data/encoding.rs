@@ -167,7 +167,7 @@ impl Encoding {
                     return Err(error(
                         table,
                         r,
-                        format!("column {name:?}: {:?} is not a number", v[r]),
+                        format!("column {name:?}: {} is not a number", super::quoted(&v[r])),
                     ));
                 }
                 (InputColumn::Categorical { name, categories }, column) => {
@@ -178,7 +178,8 @@ impl Encoding {
                                 table,
                                 r,
                                 format!(
-                                    "column {name:?}: category {value:?} was not seen in training"
+                                    "column {name:?}: category {} was not seen in training",
+                                    super::quoted(&value)
                                 ),
                             )
                         })?;

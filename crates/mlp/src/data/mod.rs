@@ -153,3 +153,14 @@ impl<F: Float> Dataset<F> {
         out
     }
 }
+
+/// `text` quoted for an error message, cut to its first 40 characters (with
+/// the full length given) so that one absurd field cannot turn a one-line
+/// error into megabytes.
+pub(crate) fn quoted(text: &str) -> String {
+    const SHOWN: usize = 40;
+    match text.char_indices().nth(SHOWN) {
+        None => format!("{text:?}"),
+        Some((end, _)) => format!("{:?}... ({} bytes)", &text[..end], text.len()),
+    }
+}
