@@ -112,6 +112,12 @@ pub enum Error {
         /// The accepted names, comma-separated.
         known: &'static str,
     },
+    /// A checkpoint does not fit the run it is resumed into.
+    #[error("cannot resume: {reason}")]
+    Resume {
+        /// What differs or is missing.
+        reason: String,
+    },
 }
 
 /// `Result` with the library's [`Error`] as the default error type.

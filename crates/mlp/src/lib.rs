@@ -81,11 +81,12 @@ pub use loss::{LOSS_NAMES, Loss, RowTarget, Targets};
 pub use network::{
     BiasInit, Init, InitConfig, Layer, LayerMut, Network, Params, Predictor, Workspace,
 };
-pub use optim::{Objective, Optimizer, OptimizerConfig, StepOutcome, StopReason};
+pub use optim::{Objective, Optimizer, OptimizerConfig, OptimizerState, StepOutcome, StopReason};
 pub use rng::Rng;
 pub use train::{
-    EarlyStopping, EpochRecord, Progress, SHUFFLE_STREAM, Schedule, TrainConfig, TrainReport,
-    TrainStop, Validation, evaluate, split, train,
+    Divergence, EarlyStopping, EpochRecord, Hooks, OnDivergence, Progress, SHUFFLE_STREAM,
+    Schedule, TrainConfig, TrainReport, TrainState, TrainStop, Validation, evaluate, split, train,
+    train_with,
 };
 
 /// The README's example, compiled and run as a doctest so it cannot rot.

@@ -85,6 +85,17 @@ impl Rng {
         }
     }
 
+    /// The generator's state, for a checkpoint.
+    pub fn state(&self) -> [u64; 4] {
+        self.s
+    }
+
+    /// A generator continuing from a saved [`state`](Self::state), or `None`
+    /// for the all-zero state, which xoshiro never leaves and never reaches.
+    pub fn from_state(s: [u64; 4]) -> Option<Self> {
+        (s != [0; 4]).then_some(Self { s })
+    }
+
     /// Shuffles `items` in place (Fisher-Yates, from the last element down).
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {

@@ -60,6 +60,29 @@ impl<F: Float> Dataset<F> {
         Ok(Self { inputs, width, targets })
     }
 
+    /// A 64-bit FNV-1a hash of the shape and the bits of every input and
+    /// target: a checkpoint records it so that a run is never resumed on
+    /// other data.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        let mut eat = |v: u64| {
+            for b in v.to_le_bytes() {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        eat(self.width as u64);
+        eat(self.rows() as u64);
+        self.inputs.iter().for_each(|v| eat(v.as_f64().to_bits()));
+        match &self.targets {
+            TargetData::Values { values, width } => {
+                eat(*width as u64);
+                values.iter().for_each(|v| eat(v.as_f64().to_bits()));
+            }
+            TargetData::Classes(c) => c.iter().for_each(|&c| eat(c as u64 ^ (1 << 63))),
+        }
+        h
+    }
+
     /// The number of samples `N`.
     pub fn rows(&self) -> usize {
         self.inputs.len() / self.width

@@ -8,7 +8,7 @@
 //! V ← V − η (m / (1 − β₁ᵗ)) / (sqrt(v / (1 − β₂ᵗ)) + ε)
 //! ```
 
-use super::{Objective, Optimizer, StepOutcome, check, evaluate_gradient};
+use super::{Objective, Optimizer, OptimizerState, StepOutcome, check, evaluate_gradient};
 use crate::error::Result;
 use crate::float::Float;
 
@@ -120,5 +120,20 @@ impl<F: Float> Optimizer<F> for Adam<F> {
 
     fn set_learning_rate(&mut self, learning_rate: f64) {
         self.config.learning_rate = learning_rate;
+    }
+
+    fn state(&self) -> OptimizerState<F> {
+        OptimizerState {
+            tensors: vec![("m".into(), self.m.clone()), ("v".into(), self.v.clone())],
+            numbers: vec![("t".into(), f64::from(self.t))],
+        }
+    }
+
+    fn restore(&mut self, state: &OptimizerState<F>) -> Result<()> {
+        let (m, v) = (state.tensor("m", self.m.len())?, state.tensor("v", self.v.len())?);
+        self.t = i32::try_from(state.count("t", i32::MAX as usize)?).expect("at most i32::MAX");
+        self.m.copy_from_slice(m);
+        self.v.copy_from_slice(v);
+        Ok(())
     }
 }

@@ -3,7 +3,9 @@
 //! `S(V − ε∇S) ≤ S(V) − c ε ‖∇S‖²`, the loss never increases.
 
 use super::line_search::Backtracking;
-use super::{Objective, Optimizer, StepOutcome, StopReason, check, evaluate_gradient};
+use super::{
+    Objective, Optimizer, OptimizerState, StepOutcome, StopReason, check, evaluate_gradient,
+};
 use crate::error::Result;
 use crate::float::Float;
 
@@ -110,5 +112,18 @@ impl<F: Float> Optimizer<F> for GradientDescent<F> {
 
     fn set_learning_rate(&mut self, learning_rate: f64) {
         self.step = learning_rate / self.growth;
+    }
+
+    fn shrink_steps(&mut self, factor: f64) {
+        self.step *= factor;
+    }
+
+    fn state(&self) -> OptimizerState<F> {
+        OptimizerState { tensors: Vec::new(), numbers: vec![("step".into(), self.step)] }
+    }
+
+    fn restore(&mut self, state: &OptimizerState<F>) -> Result<()> {
+        self.step = state.number("step")?;
+        Ok(())
     }
 }

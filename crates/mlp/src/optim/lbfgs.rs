@@ -4,7 +4,7 @@
 //! approximation is `γ I` with `γ = sᵀy / yᵀy` of the newest pair (7.20).
 
 use super::line_search::StrongWolfe;
-use super::{Objective, Optimizer, StepOutcome, StopReason, check, dot, norm};
+use super::{Objective, Optimizer, OptimizerState, StepOutcome, StopReason, check, dot, norm};
 use crate::error::Result;
 use crate::float::Float;
 
@@ -107,6 +107,39 @@ impl<F: Float> Optimizer<F> for Lbfgs<F> {
     fn reset(&mut self) {
         self.len = 0;
         self.cached = None;
+    }
+
+    fn shrink_steps(&mut self, _factor: f64) {
+        self.reset();
+    }
+
+    /// The correction pairs, oldest first. The cached loss and gradient are
+    /// left out: the next step evaluates them again, to the same bits.
+    fn state(&self) -> OptimizerState<F> {
+        let slots = (0..self.len).map(|k| (self.head + k) % self.memory);
+        let (mut s, mut y) = (Vec::new(), Vec::new());
+        let mut numbers = vec![("len".to_string(), self.len as f64)];
+        for (k, i) in slots.enumerate() {
+            s.extend_from_slice(&self.s[i]);
+            y.extend_from_slice(&self.y[i]);
+            numbers.push((format!("rho.{k}"), self.rho[i]));
+        }
+        OptimizerState { tensors: vec![("s".into(), s), ("y".into(), y)], numbers }
+    }
+
+    fn restore(&mut self, state: &OptimizerState<F>) -> Result<()> {
+        let len = state.count("len", self.memory)?;
+        let p = self.gradient.len();
+        let (s, y) = (state.tensor("s", len * p)?, state.tensor("y", len * p)?);
+        let rho: Vec<f64> =
+            (0..len).map(|k| state.number(&format!("rho.{k}"))).collect::<Result<_>>()?;
+        for k in 0..len {
+            self.s[k].copy_from_slice(&s[k * p..(k + 1) * p]);
+            self.y[k].copy_from_slice(&y[k * p..(k + 1) * p]);
+            self.rho[k] = rho[k];
+        }
+        (self.head, self.len, self.cached) = (0, len, None);
+        Ok(())
     }
 
     fn step(

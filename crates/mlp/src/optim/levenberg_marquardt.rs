@@ -6,7 +6,7 @@
 //! ratio `ρ`, `μ ← μ max(1/3, 1 − (2ρ − 1)³)`; after a rejection `μ ← μ ν`,
 //! `ν ← 2ν`. The loss therefore never increases.
 
-use super::{Objective, Optimizer, StepOutcome, StopReason, check, dot};
+use super::{Objective, Optimizer, OptimizerState, StepOutcome, StopReason, check, dot};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::linalg::cholesky_solve;
@@ -151,5 +151,23 @@ impl<F: Float> Optimizer<F> for LevenbergMarquardt<F> {
         }
         outcome.stop = Some(StopReason::DampingOverflow);
         Ok(outcome)
+    }
+
+    fn shrink_steps(&mut self, factor: f64) {
+        self.mu = (self.mu / factor).min(self.config.max_damping);
+    }
+
+    fn state(&self) -> OptimizerState<F> {
+        OptimizerState {
+            tensors: vec![("scaling".into(), self.scaling.clone())],
+            numbers: vec![("mu".into(), self.mu), ("nu".into(), self.nu)],
+        }
+    }
+
+    fn restore(&mut self, state: &OptimizerState<F>) -> Result<()> {
+        let scaling = state.tensor("scaling", self.scaling.len())?;
+        (self.mu, self.nu) = (state.number("mu")?, state.number("nu")?);
+        self.scaling.copy_from_slice(scaling);
+        Ok(())
     }
 }

@@ -144,6 +144,80 @@ pub trait Optimizer<F: Float>: Send {
     /// Sets the learning rate for the next steps (for schedules); methods
     /// without one (`lbfgs`, `lm`, `rprop`) ignore it.
     fn set_learning_rate(&mut self, _learning_rate: f64) {}
+
+    /// After a divergence: take steps `factor` (in `(0, 1)`) times as long
+    /// from now on. `gd` and `rprop` shrink their step sizes, `lm` raises its
+    /// damping, `lbfgs` forgets its curvature pairs; for `sgd` and `adam` the
+    /// training loop scales the learning rate instead, so they ignore it.
+    fn shrink_steps(&mut self, _factor: f64) {}
+
+    /// Everything the next steps depend on (moments, step sizes, curvature
+    /// pairs, damping), for a checkpoint. Scratch buffers are left out.
+    fn state(&self) -> OptimizerState<F>;
+
+    /// Puts back what [`state`](Self::state) returned, so that the next step
+    /// is bitwise the one the saved optimizer would have taken.
+    ///
+    /// # Errors
+    /// [`Error::Resume`] naming the entry that is missing or of the wrong length.
+    fn restore(&mut self, state: &OptimizerState<F>) -> Result<()>;
+}
+
+/// An optimizer's state between steps: named vectors of parameter length
+/// (or a multiple of it) and named numbers, kept exactly.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct OptimizerState<F> {
+    /// Named vectors, such as Adam's moments.
+    pub tensors: Vec<(String, Vec<F>)>,
+    /// Named numbers, such as Adam's step count (integers are exact in `f64`).
+    pub numbers: Vec<(String, f64)>,
+}
+
+impl<F: Float> OptimizerState<F> {
+    /// The vector called `name`, which must hold `len` values.
+    ///
+    /// # Errors
+    /// [`Error::Resume`] if it is missing or of another length.
+    pub fn tensor(&self, name: &str, len: usize) -> Result<&[F]> {
+        let (_, v) = self.tensors.iter().find(|(n, _)| n == name).ok_or_else(|| Error::Resume {
+            reason: format!("the optimizer state has no {name}"),
+        })?;
+        if v.len() != len {
+            return Err(Error::Resume {
+                reason: format!("optimizer state {name} holds {} values, expected {len}", v.len()),
+            });
+        }
+        Ok(v)
+    }
+
+    /// The number called `name`.
+    ///
+    /// # Errors
+    /// [`Error::Resume`] if it is missing or not finite.
+    pub fn number(&self, name: &str) -> Result<f64> {
+        self.numbers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|&(_, v)| v)
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| Error::Resume {
+                reason: format!("the optimizer state has no finite number {name}"),
+            })
+    }
+
+    /// A count stored as a number: a whole number in `[0, max]`.
+    ///
+    /// # Errors
+    /// [`Error::Resume`] if it is missing or out of range.
+    pub fn count(&self, name: &str, max: usize) -> Result<usize> {
+        let v = self.number(name)?;
+        if v.fract() != 0.0 || v < 0.0 || v > max as f64 {
+            return Err(Error::Resume {
+                reason: format!("optimizer state {name} = {v} is not a count in [0, {max}]"),
+            });
+        }
+        Ok(v as usize)
+    }
 }
 
 /// Every optimizer and its settings: what the CLI, files and the training

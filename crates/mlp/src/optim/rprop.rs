@@ -3,7 +3,7 @@
 //! its gradient keeps its sign and shrunk by `η⁻` when the sign flips (and
 //! that gradient is then forgotten); the parameter moves by `−sign(g) Δ`.
 
-use super::{Objective, Optimizer, StepOutcome, check, evaluate_gradient};
+use super::{Objective, Optimizer, OptimizerState, StepOutcome, check, evaluate_gradient};
 use crate::error::Result;
 use crate::float::Float;
 
@@ -99,5 +99,28 @@ impl<F: Float> Optimizer<F> for Rprop<F> {
             *prev = g;
         }
         Ok(outcome)
+    }
+
+    fn shrink_steps(&mut self, factor: f64) {
+        let (f, min) = (F::cast(factor), F::cast(self.config.min_step));
+        self.steps.iter_mut().for_each(|s| *s = (*s * f).max(min));
+    }
+
+    fn state(&self) -> OptimizerState<F> {
+        OptimizerState {
+            tensors: vec![
+                ("previous".into(), self.previous.clone()),
+                ("steps".into(), self.steps.clone()),
+            ],
+            numbers: Vec::new(),
+        }
+    }
+
+    fn restore(&mut self, state: &OptimizerState<F>) -> Result<()> {
+        let n = self.steps.len();
+        let (previous, steps) = (state.tensor("previous", n)?, state.tensor("steps", n)?);
+        self.previous.copy_from_slice(previous);
+        self.steps.copy_from_slice(steps);
+        Ok(())
     }
 }

@@ -3,7 +3,7 @@
 //! `b ← μ b + g` (`b = g` on the first step), then `V ← V − η b` (classic) or
 //! `V ← V − η (g + μ b)` (Nesterov).
 
-use super::{Objective, Optimizer, StepOutcome, check, evaluate_gradient};
+use super::{Objective, Optimizer, OptimizerState, StepOutcome, check, evaluate_gradient};
 use crate::error::Result;
 use crate::float::Float;
 
@@ -94,6 +94,20 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
 
     fn set_learning_rate(&mut self, learning_rate: f64) {
         self.learning_rate = learning_rate;
+    }
+
+    fn state(&self) -> OptimizerState<F> {
+        OptimizerState {
+            tensors: vec![("buffer".into(), self.buffer.clone())],
+            numbers: vec![("started".into(), f64::from(u8::from(self.started)))],
+        }
+    }
+
+    fn restore(&mut self, state: &OptimizerState<F>) -> Result<()> {
+        let buffer = state.tensor("buffer", self.buffer.len())?;
+        self.started = state.count("started", 1)? == 1;
+        self.buffer.copy_from_slice(buffer);
+        Ok(())
     }
 }
 

@@ -5,6 +5,10 @@
 //! weight decay, and a history. The loop never prints: it reports through the
 //! `on_epoch` callback, which can also stop it, and returns a [`TrainReport`].
 //!
+//! [`train_with`] is the same loop with [`Hooks`]: checkpoints of the whole
+//! [`TrainState`], resume from one (bitwise the run that was never stopped),
+//! and interruption after any step.
+//!
 //! # Reproducibility
 //!
 //! With the same seed and settings, the parameters are bitwise identical from
@@ -13,9 +17,14 @@
 //! and every sum over rows runs in a fixed order ([`NetworkObjective`]). Only
 //! `time_budget` depends on the clock.
 
-use std::borrow::Cow;
-use std::ops::ControlFlow;
-use std::time::{Duration, Instant};
+mod divergence;
+mod run;
+mod state;
+
+use std::time::Duration;
+
+pub use run::{train, train_with};
+pub use state::{Divergence, Hooks, TrainState};
 
 use crate::Loss;
 use crate::data::{Dataset, TargetData};
@@ -23,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::metrics::Metrics;
 use crate::network::{Network, Workspace};
-use crate::optim::{NetworkObjective, Objective, OptimizerConfig, StopReason, check, norm};
+use crate::optim::{OptimizerConfig, StopReason, check};
 use crate::rng::Rng;
 
 /// Combined by XOR with the seed for the batch-shuffling stream, so that it differs
@@ -80,6 +89,22 @@ pub struct EarlyStopping {
     pub min_delta: f64,
 }
 
+/// What to do when the loss or gradient goes non-finite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OnDivergence {
+    /// Stop, keeping the parameters from the start of the epoch (the default).
+    #[default]
+    Stop,
+    /// Restore the parameters and optimizer state from the start of the
+    /// epoch, halve the learning rate (or, for solvers without one, their
+    /// steps), and run the epoch again; stop after `max_backoffs` of these.
+    Backoff {
+        /// The most back-offs in a run (at least 1).
+        max_backoffs: usize,
+    },
+}
+
 /// Everything [`train`] needs besides the network, data and parameters.
 /// Plain data with documented defaults; [`TrainConfig::validate`] checks it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -115,6 +140,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Threads evaluating chunks of rows (default 1; results do not depend on it).
     pub threads: usize,
+    /// What a non-finite loss or gradient does (default: stop).
+    pub on_divergence: OnDivergence,
 }
 
 impl Default for TrainConfig {
@@ -135,6 +162,7 @@ impl Default for TrainConfig {
             weight_decay: 0.0,
             seed: 0,
             threads: 1,
+            on_divergence: OnDivergence::Stop,
         }
     }
 }
@@ -159,6 +187,9 @@ impl TrainConfig {
             check(es.min_delta >= 0.0, "early_stopping.min_delta", || {
                 "must be non-negative".into()
             })?;
+        }
+        if let OnDivergence::Backoff { max_backoffs } = self.on_divergence {
+            check(max_backoffs >= 1, "on_divergence.max_backoffs", || "must be at least 1".into())?;
         }
         let wd = self.weight_decay;
         check(wd >= 0.0 && wd.is_finite(), "weight_decay", || {
@@ -271,7 +302,9 @@ pub struct TrainReport {
     pub validation_loss: Option<f64>,
     /// Metrics of the returned parameters on the validation rows.
     pub validation_metrics: Option<Metrics>,
-    /// Total time.
+    /// Every divergence met, with what was done about it.
+    pub divergences: Vec<Divergence>,
+    /// Total time, across resumed sessions.
     pub elapsed: Duration,
 }
 
@@ -292,8 +325,11 @@ pub enum TrainStop {
     EarlyStopping,
     /// The callback asked to stop.
     Callback,
+    /// [`Hooks::interrupted`] said so (a signal, for the command line).
+    Interrupted,
     /// The solver could not continue (line search failed, damping overflow,
-    /// or a non-finite loss; the last finite parameters are kept).
+    /// or a non-finite loss or gradient: the parameters from the start of
+    /// that epoch are kept, and [`TrainReport::divergences`] says where).
     Solver(StopReason),
 }
 
@@ -354,217 +390,4 @@ pub fn split<F: Float>(
     train.sort_unstable();
     validation.sort_unstable();
     Ok((data.gather(&train), data.gather(&validation)))
-}
-
-/// An objective whose gradient is rescaled to at most `max_norm`; it
-/// remembers the norm before clipping, which the history and the
-/// gradient-tolerance rule report.
-struct Clipped<'o, F: Float> {
-    inner: &'o mut dyn Objective<F>,
-    max_norm: f64,
-    raw_norm: f64,
-}
-
-impl<F: Float> Objective<F> for Clipped<'_, F> {
-    fn num_params(&self) -> usize {
-        self.inner.num_params()
-    }
-    fn loss(&mut self, params: &[F]) -> Result<F> {
-        self.inner.loss(params)
-    }
-    fn loss_and_gradient(&mut self, params: &[F], gradient: &mut [F]) -> Result<F> {
-        let loss = self.inner.loss_and_gradient(params, gradient)?;
-        let n = norm(gradient).as_f64();
-        self.raw_norm = n;
-        if n > self.max_norm {
-            let s = F::cast(self.max_norm / n);
-            gradient.iter_mut().for_each(|g| *g = *g * s);
-        }
-        Ok(loss)
-    }
-    fn num_residuals(&self) -> Option<usize> {
-        self.inner.num_residuals()
-    }
-    fn residuals_and_jacobian(&mut self, params: &[F], r: &mut [F], jac: &mut [F]) -> Result<()> {
-        self.inner.residuals_and_jacobian(params, r, jac)
-    }
-}
-
-/// Trains `params` (the starting point: fresh from [`Params::init`](crate::Params::init)
-/// or a warm start) on `data`, validating on `validation` if given, else on
-/// the split `config.validation` asks for.
-///
-/// # Errors
-/// As [`TrainConfig::validate`]; [`Error::ShapeMismatch`] if `params` or
-/// the data do not fit the network; as [`Loss::check_targets`].
-pub fn train<F: Float>(
-    net: &Network,
-    params: &mut [F],
-    data: &Dataset<F>,
-    validation: Option<&Dataset<F>>,
-    config: &TrainConfig,
-    mut on_epoch: impl FnMut(&Progress<'_, F>) -> ControlFlow<()>,
-) -> Result<TrainReport> {
-    config.validate()?;
-    if params.len() != net.num_params() {
-        return Err(Error::ShapeMismatch {
-            what: "parameters",
-            expected: net.num_params(),
-            got: params.len(),
-        });
-    }
-    let start = Instant::now();
-    let (train_set, validation): (Cow<'_, Dataset<F>>, Option<Cow<'_, Dataset<F>>>) =
-        match (validation, config.validation) {
-            (Some(v), _) => (Cow::Borrowed(data), Some(Cow::Borrowed(v))),
-            (None, Validation::Fraction(f)) => {
-                let (t, v) = split(data, f, config.seed)?;
-                (Cow::Owned(t), Some(Cow::Owned(v)))
-            }
-            (None, Validation::None) => (Cow::Borrowed(data), None),
-        };
-    let loss = config.loss;
-    check(config.early_stopping.is_none() || validation.is_some(), "early_stopping", || {
-        "needs a validation set: pass one, or set validation to a fraction".into()
-    })?;
-    if let Some(v) = &validation {
-        NetworkObjective::new(net, v, loss)?;
-    }
-    let mut objective = NetworkObjective::new(net, &train_set, loss)?
-        .with_weight_decay(config.weight_decay)
-        .with_threads(config.threads);
-    let mut optimizer = config.optimizer.build::<F>(net.num_params())?;
-    let full_batch = config.optimizer.is_full_batch();
-    let mut shuffle = Rng::new(config.seed ^ SHUFFLE_STREAM);
-    let mut order: Vec<usize> = (0..train_set.rows()).collect();
-    // The parameters at the start of this epoch and of the one before: on a
-    // non-finite loss, the newest of them whose loss is finite is kept.
-    let mut epoch_start = params.to_vec();
-    let mut previous_start = params.to_vec();
-    let mut best: Option<(f64, usize, Vec<F>)> = None;
-    let mut since_best = 0;
-    let mut history = Vec::new();
-    let mut stop = TrainStop::MaxEpochs;
-
-    for epoch in 1..=config.max_epochs {
-        let learning_rate = config.learning_rate(epoch);
-        if let Some(rate) = learning_rate {
-            optimizer.set_learning_rate(rate);
-        }
-        std::mem::swap(&mut previous_start, &mut epoch_start);
-        epoch_start.copy_from_slice(params);
-        let (mut train_loss, mut gradient_norm, mut solver_stop) = (0.0, 0.0f64, None);
-        if full_batch {
-            let o = optimizer.step(&mut objective, params)?;
-            train_loss = match o.loss_after {
-                Some(after) => after.as_f64(),
-                // rprop does not evaluate the new point; the history wants it.
-                None if o.stop.is_none() => objective.loss(params)?.as_f64(),
-                None => o.loss.as_f64(),
-            };
-            gradient_norm = o.gradient_norm.as_f64();
-            solver_stop = o.stop;
-        } else {
-            shuffle.shuffle(&mut order);
-            for rows in order.chunks(config.batch_size) {
-                objective.select(Some(rows));
-                let (o, raw_norm) = match config.clip_norm {
-                    Some(max_norm) => {
-                        let mut clipped =
-                            Clipped { inner: &mut objective, max_norm, raw_norm: 0.0 };
-                        let o = optimizer.step(&mut clipped, params)?;
-                        (o, clipped.raw_norm)
-                    }
-                    None => {
-                        let o = optimizer.step(&mut objective, params)?;
-                        (o, o.gradient_norm.as_f64())
-                    }
-                };
-                train_loss += o.loss.as_f64() * rows.len() as f64;
-                gradient_norm = gradient_norm.max(raw_norm);
-                if o.stop.is_some() {
-                    solver_stop = o.stop;
-                    break;
-                }
-            }
-            objective.select(None);
-            train_loss /= train_set.rows() as f64;
-        }
-        if !train_loss.is_finite() || params.iter().any(|p| !p.is_finite()) {
-            solver_stop = Some(StopReason::NonFinite);
-        }
-        if solver_stop == Some(StopReason::NonFinite) {
-            let mut finite = |p: &[F]| objective.loss(p).is_ok_and(|l| l.is_finite());
-            let keep = if finite(&epoch_start) { &epoch_start } else { &previous_start };
-            params.copy_from_slice(keep);
-        }
-        let (_, train_metrics) = evaluate(net, params, &train_set, loss)?;
-        let (validation_loss, validation_metrics) = match &validation {
-            Some(v) => {
-                let (l, m) = evaluate(net, params, v, loss)?;
-                (Some(l), Some(m))
-            }
-            None => (None, None),
-        };
-        if let (Some(es), Some(vl)) = (config.early_stopping, validation_loss) {
-            if best.as_ref().is_none_or(|b| vl < b.0 - es.min_delta) {
-                best = Some((vl, epoch, params.to_vec()));
-                since_best = 0;
-            } else {
-                since_best += 1;
-                if since_best >= es.patience {
-                    stop = TrainStop::EarlyStopping;
-                }
-            }
-        }
-        history.push(EpochRecord {
-            epoch,
-            train_loss,
-            train_metrics,
-            validation_loss,
-            validation_metrics,
-            learning_rate,
-            gradient_norm,
-            elapsed: start.elapsed(),
-        });
-        let record = history.last().expect("just pushed");
-        if on_epoch(&Progress { record, max_epochs: config.max_epochs, params }).is_break() {
-            stop = TrainStop::Callback;
-        }
-        if let Some(reason) = solver_stop {
-            stop = TrainStop::Solver(reason);
-        } else if config.target_loss.is_some_and(|t| train_loss <= t) {
-            stop = TrainStop::TargetLoss;
-        } else if config.gradient_tolerance.is_some_and(|t| gradient_norm <= t) {
-            stop = TrainStop::SmallGradient;
-        } else if config.time_budget.is_some_and(|t| start.elapsed() >= t) {
-            stop = TrainStop::TimeBudget;
-        }
-        if stop != TrainStop::MaxEpochs {
-            break;
-        }
-    }
-    let mut best_epoch = history.len();
-    if let Some((_, epoch, weights)) = best {
-        params.copy_from_slice(&weights);
-        best_epoch = epoch;
-    }
-    let (train_loss, train_metrics) = evaluate(net, params, &train_set, loss)?;
-    let (validation_loss, validation_metrics) = match &validation {
-        Some(v) => {
-            let (l, m) = evaluate(net, params, v, loss)?;
-            (Some(l), Some(m))
-        }
-        None => (None, None),
-    };
-    Ok(TrainReport {
-        stop_reason: stop,
-        best_epoch,
-        history,
-        train_loss,
-        train_metrics,
-        validation_loss,
-        validation_metrics,
-        elapsed: start.elapsed(),
-    })
 }

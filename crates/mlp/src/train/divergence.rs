@@ -1,0 +1,75 @@
+//! Which tensor went non-finite first, for the divergence message.
+
+use crate::Loss;
+use crate::data::Dataset;
+use crate::float::Float;
+use crate::network::{Network, Workspace};
+
+/// Rows per pass: this runs once, after a divergence, and must not allocate
+/// a trace of the whole data set.
+const CHUNK: usize = 256;
+
+/// The first non-finite tensor at `params` on the given rows (all rows if
+/// `None`), in the order the computation meets them: the parameters (layer
+/// by layer, weight before bias), each layer's output in forward order, the
+/// loss, then the gradients in the order back-propagation forms them (last
+/// layer first). `None` if everything is finite.
+pub(crate) fn first_non_finite<F: Float>(
+    net: &Network,
+    params: &[F],
+    data: &Dataset<F>,
+    rows: Option<&[usize]>,
+    loss: Loss,
+) -> Option<String> {
+    let bad = |v: &[F]| v.iter().any(|x| !x.is_finite());
+    let depth = net.depth();
+    for i in 0..depth {
+        let (w, b) = net.layer_ranges(i);
+        if bad(&params[w]) {
+            return Some(format!("parameter layer {i} weight"));
+        }
+        if bad(&params[b]) {
+            return Some(format!("parameter layer {i} bias"));
+        }
+    }
+    let all: Vec<usize>;
+    let rows = match rows {
+        Some(r) => r,
+        None => {
+            all = (0..data.rows()).collect();
+            &all
+        }
+    };
+    let mut ws = Workspace::new(net, CHUNK);
+    let (mut gradient, mut chunk_gradient) =
+        (vec![F::zero(); params.len()], vec![F::zero(); params.len()]);
+    let (mut first_output, mut loss_finite) = (None::<usize>, true);
+    let scale = loss.scale(rows.len(), net.outputs());
+    for chunk in rows.chunks(CHUNK) {
+        let batch = data.gather(chunk);
+        let (x, t) = batch.slice(0, batch.rows());
+        let value =
+            net.loss_and_gradient_scaled(params, x, t, loss, scale, &mut ws, &mut chunk_gradient);
+        loss_finite &= value.is_ok_and(|v| v.is_finite());
+        if let Some(i) = (1..=depth).find(|&i| bad(ws.x(i))) {
+            first_output = Some(first_output.map_or(i, |f| f.min(i)));
+        }
+        gradient.iter_mut().zip(&chunk_gradient).for_each(|(g, &c)| *g = *g + c);
+    }
+    if let Some(i) = first_output {
+        return Some(format!("the output of layer {}", i - 1));
+    }
+    if !loss_finite {
+        return Some("the loss".into());
+    }
+    (0..depth).rev().find_map(|i| {
+        let (w, b) = net.layer_ranges(i);
+        if bad(&gradient[b]) {
+            Some(format!("the gradient of layer {i} bias"))
+        } else if bad(&gradient[w]) {
+            Some(format!("the gradient of layer {i} weight"))
+        } else {
+            None
+        }
+    })
+}
