@@ -59,6 +59,7 @@
 pub mod activation;
 #[cfg(feature = "ndarray")]
 mod array;
+pub mod checkpoint;
 pub mod data;
 mod elementary;
 mod error;

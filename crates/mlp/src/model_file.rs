@@ -265,7 +265,7 @@ pub fn linear_indices(activations: &[Activation]) -> Vec<usize> {
         .collect()
 }
 
-trait FileFloat: Float {
+pub(crate) trait FileFloat: Float {
     const DTYPE: Dtype;
     fn to_le(v: &[Self]) -> Vec<u8>;
     fn from_le(bytes: &[u8]) -> Vec<Self>;
@@ -354,7 +354,7 @@ fn sorted(value: serde_json::Value) -> serde_json::Value {
 /// writes `__metadata__` from a hash map), so that equal models give equal
 /// bytes. Tensor offsets are relative to the data, so only the length
 /// prefix and the padding change.
-fn sorted_header(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn sorted_header(bytes: &[u8]) -> Vec<u8> {
     let n = u64::from_le_bytes(bytes[..8].try_into().expect("8-byte length")) as usize;
     let header: serde_json::Value =
         serde_json::from_slice(&bytes[8..8 + n]).expect("safetensors wrote valid JSON");

@@ -7,6 +7,8 @@ mod support;
 
 /// The batched gradient equals the per-sample reference summed (MATH §5).
 mod batched_vs_reference;
+/// Checkpoints resume to the same bits; divergence is named and can back off.
+mod checkpoint;
 /// The composition rule (5), bit for bit.
 mod composition;
 /// Bundled data sets: digits accuracy, diabetes against scikit-learn.
