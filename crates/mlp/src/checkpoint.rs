@@ -10,7 +10,8 @@
 //! every vector is kept.
 //!
 //! `__metadata__` holds `mlp_checkpoint` = a JSON document with the rest:
-//! the version, the settings ([`TrainConfig`]), fingerprints of the training
+//! the version, the settings ([`TrainConfig`]), the network's widths and
+//! activations, fingerprints of the training
 //! and validation rows, the epoch and mini-batch reached, the generator's
 //! state, early-stopping and back-off state, the optimizer's numbers (JSON
 //! numbers, which `serde_json` writes and reads back exactly), the history
@@ -24,6 +25,7 @@ use std::time::Duration;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 
+use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::model_file::{FileFloat, sorted_header, write_atomic};
@@ -51,6 +53,8 @@ struct Meta {
     checkpoint_version: u32,
     dtype: String,
     config: TrainConfig,
+    widths: Vec<usize>,
+    activations: Vec<Activation>,
     train_fingerprint: u64,
     validation_fingerprint: Option<u64>,
     epoch: usize,
@@ -170,6 +174,7 @@ fn cast_state<F: Float, G: Float>(s: &TrainState<F>) -> TrainState<G> {
     };
     TrainState {
         config: s.config.clone(),
+        network: s.network.clone(),
         fingerprints: s.fingerprints,
         epoch: s.epoch,
         batch: s.batch,
@@ -206,6 +211,8 @@ fn encode<F: FileFloat>(
         checkpoint_version: CHECKPOINT_VERSION,
         dtype: F::NAME.into(),
         config: s.config.clone(),
+        widths: s.network.0.clone(),
+        activations: s.network.1.clone(),
         train_fingerprint: s.fingerprints.0,
         validation_fingerprint: s.fingerprints.1,
         epoch: s.epoch,
@@ -333,6 +340,7 @@ fn decode<F: FileFloat>(
             .map(|n| optimizer_state("optimizer_start", n))
             .transpose()?,
         config: meta.config,
+        network: (meta.widths, meta.activations),
         params,
         epoch_start,
         shuffle,

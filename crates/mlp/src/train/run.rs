@@ -97,7 +97,7 @@ pub fn train_with<F: Float>(
     let fingerprints = (train_set.fingerprint(), validation.as_ref().map(|v| v.fingerprint()));
     let mut s = match resume {
         Some(state) => {
-            state.check_fits(config, net.num_params(), train_set.rows(), fingerprints)?;
+            state.check_fits(config, net, train_set.rows(), fingerprints)?;
             optimizer.restore(&state.optimizer)?;
             params.copy_from_slice(&state.params);
             state
@@ -111,6 +111,7 @@ pub fn train_with<F: Float>(
             }
             TrainState {
                 config: config.clone(),
+                network: (net.widths().to_vec(), net.activations().to_vec()),
                 fingerprints,
                 epoch: 0,
                 batch: 0,

@@ -5,8 +5,10 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 use super::{EpochRecord, Progress, TrainConfig, TrainStop};
+use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::float::Float;
+use crate::network::Network;
 use crate::optim::OptimizerState;
 use crate::rng::Rng;
 
@@ -16,8 +18,10 @@ use crate::rng::Rng;
 /// interrupted, after any step; written and read by [`crate::checkpoint`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainState<F> {
-    /// The settings of the run, checked on resume.
+    /// The settings of the run and the network's widths and activations,
+    /// checked on resume.
     pub(crate) config: TrainConfig,
+    pub(crate) network: (Vec<usize>, Vec<Activation>),
     /// Fingerprints of the training and validation rows ([`crate::Dataset::fingerprint`]):
     /// the data split, checked on resume.
     pub(crate) fingerprints: (u64, Option<u64>),
@@ -86,15 +90,25 @@ impl<F: Float> TrainState<F> {
     pub(crate) fn check_fits(
         &self,
         config: &TrainConfig,
-        num_params: usize,
+        net: &Network,
         rows: usize,
         fingerprints: (u64, Option<u64>),
     ) -> Result<()> {
         let resume = |reason: String| Err(Error::Resume { reason });
-        if self.params.len() != num_params {
+        let (widths, activations) = &self.network;
+        if widths != net.widths() || activations != net.activations() {
+            let saved = Network::new(widths, activations).map(|n| n.describe());
             return resume(format!(
-                "the checkpoint holds {} parameters, this network has {num_params}",
-                self.params.len()
+                "the checkpoint's network is {}, this one is {}",
+                saved.unwrap_or_else(|e| e.to_string()),
+                net.describe()
+            ));
+        }
+        if self.params.len() != net.num_params() || self.epoch_start.len() != net.num_params() {
+            return resume(format!(
+                "the checkpoint holds {} parameters, the network has {}",
+                self.params.len(),
+                net.num_params()
             ));
         }
         if let Some(field) = differing_field(&self.config, config) {
