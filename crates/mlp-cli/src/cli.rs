@@ -106,8 +106,19 @@ pub enum ScaleArg {
     None,
 }
 
+/// What a non-finite loss or gradient does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnDivergenceArg {
+    /// Stop, keeping the parameters from the start of the epoch.
+    Stop,
+    /// Restore the epoch's start, halve the learning rate and try again.
+    Backoff,
+}
+
+// A flag given twice keeps its last value: `--resume` puts the checkpoint's
+// arguments first, and any given on the command line then override them.
 #[derive(Debug, Args)]
-#[command(allow_negative_numbers = true)]
+#[command(allow_negative_numbers = true, args_override_self = true)]
 pub struct TrainArgs {
     #[command(flatten)]
     pub input: DataArgs,
@@ -186,6 +197,27 @@ pub struct TrainArgs {
     /// Draw the loss curves as SVG.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Save everything needed to continue the run here (parameters,
+    /// optimizer state, position, random state, history), atomically; also
+    /// on Ctrl-C.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Epochs between checkpoints.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: u64,
+    /// Continue the run saved in this checkpoint, with the arguments it was
+    /// started with (any given here override them, and must not change
+    /// the run). Ends with the same parameters, bit for bit, as a run never
+    /// stopped.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// On a non-finite loss or gradient: stop, keeping the last finite
+    /// parameters, or back off (restore them, halve the learning rate, retry).
+    #[arg(long, value_enum, default_value_t = OnDivergenceArg::Stop)]
+    pub on_divergence: OnDivergenceArg,
+    /// The most back-offs in a run before stopping.
+    #[arg(long, default_value_t = 5)]
+    pub max_backoffs: usize,
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,

@@ -2,6 +2,7 @@
 //!
 //! A thin adapter over the `mlp` library: parse, run, print the error chain.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -13,13 +14,21 @@ mod inspect;
 mod plot;
 mod predict;
 mod progress;
+mod session;
 mod train;
 
 use cli::{Catalogue, Cli, Command};
 
 fn main() -> ExitCode {
-    match run(&Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+    let argv = match session::expand_resume(std::env::args_os().collect()) {
+        Ok(argv) => argv,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(&Cli::parse_from(&argv), &argv) {
+        Ok(code) => code,
         Err(err) => {
             // `mlp predict ... | head` closes the pipe: not an error worth a message.
             if err
@@ -34,9 +43,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli) -> anyhow::Result<()> {
+fn run(cli: &Cli, argv: &[OsString]) -> anyhow::Result<ExitCode> {
+    if let Command::Train(args) = &cli.command {
+        return train::run(args, argv);
+    }
     match &cli.command {
-        Command::Train(args) => train::run(args),
+        Command::Train(_) => unreachable!("handled above"),
         Command::Predict(args) => predict::predict(args),
         Command::Eval(args) => predict::eval(args),
         Command::Inspect(args) => inspect::inspect(args),
@@ -58,4 +70,5 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             common::write_output(None, &format!("{}\n", names.join("\n")))
         }
     }
+    .map(|()| ExitCode::SUCCESS)
 }

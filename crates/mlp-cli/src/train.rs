@@ -1,7 +1,8 @@
 //! `mlp train`: data → encoding → splits → scalers → network → train → save.
 
+use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::ops::ControlFlow;
+use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use mlp::data::encoding::Encoding;
@@ -10,18 +11,21 @@ use mlp::metrics::Metrics;
 use mlp::model_file::{self, AnyModel, FORMAT_VERSION, Model, ModelMeta, Task, TrainingSummary};
 use mlp::optim::{AdamConfig, GradientDescentConfig, Momentum, SgdConfig};
 use mlp::{
-    Dataset, EarlyStopping, Float, Init, Loss, Network, OptimizerConfig, Params, TargetData,
-    TrainConfig, Validation,
+    Dataset, EarlyStopping, Float, Init, Loss, Network, OnDivergence, OptimizerConfig, Params,
+    TargetData, TrainConfig, TrainStop, Validation,
 };
 
-use crate::cli::{Dtype, ScaleArg, TaskArg, TrainArgs};
+use crate::cli::{Dtype, OnDivergenceArg, ScaleArg, TaskArg, TrainArgs};
 use crate::common::{parse_activation, parse_loss, read_table};
+use crate::session::{CliHooks, Signals, stored_args};
 use crate::{plot, progress};
 
 /// Seeds of the test split, apart from the validation split's.
 const TEST_STREAM: u64 = 0x7465_7374;
 
-pub fn run(args: &TrainArgs) -> Result<()> {
+/// `argv` is the whole command line, after `--resume` put the
+/// checkpoint's arguments in (see [`crate::session::expand_resume`]).
+pub fn run(args: &TrainArgs, argv: &[OsString]) -> Result<ExitCode> {
     if let Some(f) = args.val_fraction {
         check_fraction("--val-fraction", f)?;
     }
@@ -124,6 +128,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         weight_decay,
         seed: args.seed,
         threads: args.threads,
+        on_divergence: match args.on_divergence {
+            OnDivergenceArg::Stop => OnDivergence::Stop,
+            OnDivergenceArg::Backoff => OnDivergence::Backoff { max_backoffs: args.max_backoffs },
+        },
         ..TrainConfig::default()
     };
     config.validate()?;
@@ -142,10 +150,19 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         training: None,
     };
     let sets = Sets { train: &train, validation: validation.as_ref(), test: test.as_ref() };
+    let job = Job { args, argv, config: &config, sets: &sets };
     match args.dtype {
-        Dtype::F32 => train_typed::<f32>(args, network, &config, meta, &sets, AnyModel::F32),
-        Dtype::F64 => train_typed::<f64>(args, network, &config, meta, &sets, AnyModel::F64),
+        Dtype::F32 => train_typed::<f32>(&job, network, meta, AnyModel::F32),
+        Dtype::F64 => train_typed::<f64>(&job, network, meta, AnyModel::F64),
     }
+}
+
+/// What `train_typed` needs besides the network and the metadata.
+struct Job<'a> {
+    args: &'a TrainArgs,
+    argv: &'a [OsString],
+    config: &'a TrainConfig,
+    sets: &'a Sets<'a>,
 }
 
 struct Sets<'a> {
@@ -161,9 +178,18 @@ fn check_fraction(flag: &str, f: f64) -> Result<()> {
     Ok(())
 }
 
-/// Fails before training if an output's folder does not exist.
+/// Fails before training if an output's folder does not exist, or if the
+/// checkpoint would overwrite another output.
 fn check_output_folders(args: &TrainArgs) -> Result<()> {
-    for path in [Some(&args.out), args.history.as_ref(), args.plot.as_ref()].into_iter().flatten() {
+    if let Some(c) = &args.checkpoint {
+        let others = [Some(&args.out), args.history.as_ref(), args.plot.as_ref()];
+        if others.into_iter().flatten().any(|o| o == c) {
+            bail!("--checkpoint {} names another output file", c.display());
+        }
+    }
+    let outputs =
+        [Some(&args.out), args.history.as_ref(), args.plot.as_ref(), args.checkpoint.as_ref()];
+    for path in outputs.into_iter().flatten() {
         let folder = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -237,13 +263,12 @@ fn cast<F: Float>(d: &Dataset<f64>) -> Result<Dataset<F>> {
 }
 
 fn train_typed<F: Float>(
-    args: &TrainArgs,
+    job: &Job<'_>,
     network: Network,
-    config: &TrainConfig,
     mut meta: ModelMeta,
-    sets: &Sets<'_>,
     wrap: fn(Model<F>) -> AnyModel,
-) -> Result<()> {
+) -> Result<ExitCode> {
+    let Job { args, argv, config, sets } = *job;
     let train = cast::<F>(sets.train)?;
     let validation = sets.validation.map(cast::<F>).transpose()?;
     let init = if matches!(
@@ -255,13 +280,56 @@ fn train_typed<F: Float>(
         Init::HeUniform
     };
     let mut params = Params::<F>::init(&network, init, args.seed)?;
-    let mut reporter =
-        progress::Reporter::new(config.max_epochs, args.quiet, std::io::stderr().is_terminal());
-    let report = mlp::train(&network, &mut params, &train, validation.as_ref(), config, |p| {
-        reporter.epoch(p.record);
-        ControlFlow::Continue(())
+    let resume = match &args.resume {
+        Some(path) => {
+            let (state, _) = mlp::checkpoint::load(path)?;
+            let dtype = state.dtype();
+            let state = state.into_typed::<F>().with_context(|| {
+                format!(
+                    "{}: the checkpoint is {dtype}, this run is {} (--dtype)",
+                    path.display(),
+                    F::NAME
+                )
+            })?;
+            Some(state)
+        }
+        None => None,
+    };
+    // Installed only now: until training starts, Ctrl-C simply ends the process.
+    let signals = Signals::install()?;
+    let mut hooks = CliHooks {
+        reporter: progress::Reporter::new(
+            config.max_epochs,
+            args.quiet,
+            std::io::stderr().is_terminal(),
+        ),
+        signals: &signals,
+        checkpoint: args.checkpoint.as_deref(),
+        every: args.checkpoint_every,
+        args: stored_args(argv),
+        written: None,
+    };
+    let resumed = args.resume.as_ref().map(|p| (p, resume.as_ref().map_or(0, |s| s.epoch())));
+    let report = mlp::train_with(
+        &network,
+        &mut params,
+        &train,
+        validation.as_ref(),
+        config,
+        resume,
+        &mut hooks,
+    )
+    .with_context(|| match resumed {
+        Some((path, epoch)) => format!("resuming {} from epoch {epoch}", path.display()),
+        None => "training".into(),
     })?;
-    reporter.finish();
+    hooks.reporter.finish();
+    for d in report.divergences.iter().filter(|d| d.backed_off_to.is_some()) {
+        eprintln!(
+            "warning: diverged in {d}; restored the epoch's start and halved the learning rate (now {} times the configured one)",
+            d.backed_off_to.unwrap_or(1.0)
+        );
+    }
     meta.dtype = F::NAME.into();
     meta.training = Some(TrainingSummary {
         solver: config.optimizer.name().into(),
@@ -284,24 +352,55 @@ fn train_typed<F: Float>(
     }
     model_file::save(&args.out, &wrap(model.clone()))
         .with_context(|| format!("saving {}", args.out.display()))?;
+    let out = args.out.display();
+    if let Some(d) = report.divergences.last().filter(|d| d.backed_off_to.is_none()) {
+        bail!(
+            "training diverged in {d}; wrote the parameters from the start of epoch {} to {out} \
+             (try a smaller --lr, or --on-divergence backoff)",
+            d.epoch
+        );
+    }
+    let signal = signals.received();
+    if report.stop_reason == TrainStop::Interrupted || signal.is_some() {
+        let (name, code) = signal.unwrap_or(("a signal", 130));
+        let kept = if config.early_stopping.is_some() { "best" } else { "latest" };
+        eprintln!(
+            "interrupted by {name} after {} epochs: the {kept} parameters are in {out}",
+            report.history.len()
+        );
+        match (&args.checkpoint, hooks.written) {
+            (Some(c), Some((epoch, step))) => eprintln!(
+                "checkpoint {} written to {}; continue with: mlp train --resume {}",
+                if step > 0 {
+                    format!("at step {step} of epoch {}", epoch + 1)
+                } else {
+                    format!("after epoch {epoch}")
+                },
+                c.display(),
+                c.display()
+            ),
+            _ => eprintln!("no --checkpoint was given: the run cannot be resumed"),
+        }
+        return Ok(ExitCode::from(code));
+    }
     if !args.quiet {
         eprintln!(
-            "stopped: {:?} after {} epochs ({:.1} s); model written to {}",
+            "stopped: {:?} after {} epochs ({:.1} s); model written to {out}",
             report.stop_reason,
             report.history.len(),
             report.elapsed.as_secs_f64(),
-            args.out.display()
         );
     }
-    let mut out = String::new();
+    let mut lines = String::new();
     for (name, data) in
         [("train", Some(sets.train)), ("validation", sets.validation), ("test", sets.test)]
     {
         if let Some(d) = data {
-            out.push_str(&summary_line(name, &model, d)?);
+            lines.push_str(&summary_line(name, &model, d)?);
         }
     }
-    crate::common::write_output(None, &out)
+    crate::common::write_output(None, &lines)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One line of metrics, in original units for regression.

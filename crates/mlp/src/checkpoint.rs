@@ -48,6 +48,25 @@ pub enum AnyState {
     F64(TrainState<f64>),
 }
 
+impl AnyState {
+    /// The state if its parameters are `F`.
+    pub fn into_typed<F: Float>(self) -> Option<TrainState<F>> {
+        let any: Box<dyn std::any::Any> = match self {
+            Self::F32(s) => Box::new(s),
+            Self::F64(s) => Box::new(s),
+        };
+        any.downcast().ok().map(|s| *s)
+    }
+
+    /// `f32` or `f64`.
+    pub fn dtype(&self) -> &'static str {
+        match self {
+            Self::F32(_) => "f32",
+            Self::F64(_) => "f64",
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Meta {
     checkpoint_version: u32,

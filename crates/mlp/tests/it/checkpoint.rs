@@ -53,11 +53,7 @@ impl<F: Float> Hooks<F> for Recorder {
 fn read<F: Float>(bytes: &[u8]) -> TrainState<F> {
     let (state, extra) = checkpoint::from_bytes(Path::new("test.ckpt"), bytes).unwrap();
     assert_eq!(extra.get("note").map(String::as_str), Some("test"));
-    let any: Box<dyn std::any::Any> = match state {
-        AnyState::F32(s) => Box::new(s),
-        AnyState::F64(s) => Box::new(s),
-    };
-    *any.downcast::<TrainState<F>>().expect("the dtype written")
+    state.into_typed().expect("the dtype written")
 }
 
 struct Run<F> {
