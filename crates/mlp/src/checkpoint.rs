@@ -78,13 +78,18 @@ struct Meta {
     validation_fingerprint: Option<u64>,
     epoch: usize,
     batch: usize,
+    #[serde(with = "crate::serde_float")]
     partial_loss: f64,
+    #[serde(with = "crate::serde_float")]
     partial_norm: f64,
     optimizer: Numbers,
     optimizer_start: Option<Numbers>,
     shuffle: [u64; 4],
-    best: Option<(f64, usize)>,
+    #[serde(with = "crate::serde_float::option")]
+    best_loss: Option<f64>,
+    best_epoch: Option<usize>,
     since_best: usize,
+    #[serde(with = "crate::serde_float")]
     rate_scale: f64,
     backoffs: usize,
     history: Vec<EpochRecord>,
@@ -241,7 +246,8 @@ fn encode<F: FileFloat>(
         optimizer: numbers(&s.optimizer),
         optimizer_start: s.optimizer_start.as_ref().map(numbers),
         shuffle: s.shuffle.state(),
-        best: s.best.as_ref().map(|(l, e, _)| (*l, *e)),
+        best_loss: s.best.as_ref().map(|b| b.0),
+        best_epoch: s.best.as_ref().map(|b| b.1),
         since_best: s.since_best,
         rate_scale: s.rate_scale,
         backoffs: s.backoffs,
@@ -325,7 +331,7 @@ fn decode<F: FileFloat>(
         .map(|c| usize::try_from(u64::from_le_bytes(c.try_into().expect("8 bytes"))))
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| "tensor order holds a row number out of range".to_string())?;
-    let best = match meta.best {
+    let best = match meta.best_loss.zip(meta.best_epoch) {
         Some((loss, epoch)) => {
             let p = vector("best.params")?;
             if p.len() != params.len() {
@@ -373,4 +379,50 @@ fn decode<F: FileFloat>(
         stopped: meta.stopped,
         elapsed: meta.elapsed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use crate::metrics::Metrics;
+    use crate::{Activation, Dataset, Network, TargetData, TrainConfig, TrainState};
+
+    struct Keep(Option<TrainState<f64>>);
+
+    impl crate::Hooks<f64> for Keep {
+        fn wants_checkpoint(&mut self, _epoch: usize) -> bool {
+            true
+        }
+        fn checkpoint(&mut self, state: &TrainState<f64>) -> crate::Result<()> {
+            self.0 = Some(state.clone());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn infinite_and_nan_numbers_in_the_history_survive_the_file() {
+        let net = Network::with_hidden_activation(&[1, 3, 1], Activation::Tanh).unwrap();
+        let data = Dataset::new(
+            vec![0.0, 1.0, 2.0],
+            1,
+            TargetData::Values { values: vec![1.0, 0.0, 1.0], width: 1 },
+        )
+        .unwrap();
+        let mut params = vec![0.1; net.num_params()];
+        let config = TrainConfig { max_epochs: 2, ..TrainConfig::default() };
+        let mut keep = Keep(None);
+        crate::train_with(&net, &mut params, &data, None, &config, None, &mut keep).unwrap();
+        let mut state = keep.0.unwrap();
+        state.history[0].train_loss = f64::INFINITY;
+        if let Metrics::Regression(m) = &mut state.history[1].train_metrics {
+            (m.rmse, m.r2) = (f64::INFINITY, f64::NAN);
+        }
+        state.history[1].validation_loss = Some(f64::NEG_INFINITY);
+        let bytes = super::to_bytes(&state, &BTreeMap::new()).unwrap();
+        let (back, _) = super::from_bytes(Path::new("x"), &bytes).unwrap();
+        let back = back.into_typed::<f64>().unwrap();
+        assert_eq!(format!("{:?}", back.history), format!("{:?}", state.history));
+    }
 }

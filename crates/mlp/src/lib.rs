@@ -71,6 +71,7 @@ pub mod model_file;
 pub mod network;
 pub mod optim;
 pub mod rng;
+mod serde_float;
 mod simd;
 mod train;
 

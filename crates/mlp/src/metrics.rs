@@ -11,13 +11,17 @@ use crate::loss::{Loss, RowTarget, Targets};
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RegressionMetrics {
     /// Mean squared error.
+    #[serde(with = "crate::serde_float")]
     pub mse: f64,
     /// Root mean squared error of each output, averaged over the outputs.
+    #[serde(with = "crate::serde_float")]
     pub rmse: f64,
     /// Mean absolute error.
+    #[serde(with = "crate::serde_float")]
     pub mae: f64,
     /// Coefficient of determination `1 − SS_res / SS_tot` per output, averaged;
     /// an output with constant targets scores 1 if predicted exactly, else 0.
+    #[serde(with = "crate::serde_float")]
     pub r2: f64,
 }
 
@@ -41,11 +45,14 @@ impl ConfusionMatrix {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassificationMetrics {
     /// Fraction of samples whose most probable class is the true one.
+    #[serde(with = "crate::serde_float")]
     pub accuracy: f64,
     /// Mean negative log-probability of the true class (natural log).
+    #[serde(with = "crate::serde_float")]
     pub log_loss: f64,
     /// Unweighted mean of the per-class F1 scores, over the classes that occur
     /// as truth or prediction (scikit-learn's `f1_score(average="macro")`).
+    #[serde(with = "crate::serde_float")]
     pub macro_f1: f64,
     /// The confusion matrix.
     pub confusion: ConfusionMatrix,
@@ -63,6 +70,7 @@ pub enum Metrics {
     /// For multi-label `binary_cross_entropy`: the fraction of labels right.
     MultiLabel {
         /// Fraction of (sample, label) pairs whose sigmoid is on the right side of 1/2.
+        #[serde(with = "crate::serde_float")]
         label_accuracy: f64,
     },
 }

@@ -258,16 +258,20 @@ pub struct EpochRecord {
     /// Training loss: the mean of the mini-batch losses, or the full-batch
     /// loss after the step (including weight decay). With `sse`, a
     /// mini-batch's loss is that batch's sum of squares.
+    #[serde(with = "crate::serde_float")]
     pub train_loss: f64,
     /// Metrics of the parameters after the epoch on the training rows.
     pub train_metrics: Metrics,
     /// Validation loss after the epoch (without weight decay).
+    #[serde(with = "crate::serde_float::option")]
     pub validation_loss: Option<f64>,
     /// Validation metrics after the epoch.
     pub validation_metrics: Option<Metrics>,
     /// The learning rate used, for solvers that have one.
+    #[serde(with = "crate::serde_float::option")]
     pub learning_rate: Option<f64>,
     /// The largest gradient norm seen in the epoch (before any clipping).
+    #[serde(with = "crate::serde_float")]
     pub gradient_norm: f64,
     /// Time since training started.
     pub elapsed: Duration,
@@ -295,10 +299,12 @@ pub struct TrainReport {
     /// One record per epoch.
     pub history: Vec<EpochRecord>,
     /// Loss and metrics of the returned parameters on the training rows.
+    #[serde(with = "crate::serde_float")]
     pub train_loss: f64,
     /// Metrics of the returned parameters on the training rows.
     pub train_metrics: Metrics,
     /// Loss of the returned parameters on the validation rows.
+    #[serde(with = "crate::serde_float::option")]
     pub validation_loss: Option<f64>,
     /// Metrics of the returned parameters on the validation rows.
     pub validation_metrics: Option<Metrics>,

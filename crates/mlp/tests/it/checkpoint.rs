@@ -265,9 +265,13 @@ fn divergence_names_the_tensor_and_keeps_the_epoch_start() {
 fn back_off_halves_the_rate_and_carries_on() {
     let data = regression::<f64>(60, 1);
     let config = diverging(OnDivergence::Backoff { max_backoffs: 12 });
-    let run = start(&config, &data, None, &mut Recorder::default()).unwrap();
+    let mut hooks = Recorder { at_epoch: Some(40), ..Recorder::default() };
+    let run = start(&config, &data, None, &mut hooks).unwrap();
     assert!(run.params.iter().all(|p| p.is_finite()));
     assert!(!run.report.divergences.is_empty());
+    // Its history, with numbers near the largest f64, comes back exactly.
+    let state = read::<f64>(&hooks.saved.unwrap());
+    assert_eq!(format!("{:?}", state.history()), format!("{:?}", run.report.history));
     for (k, d) in run.report.divergences.iter().enumerate() {
         assert_eq!(d.backed_off_to, Some(0.5f64.powi(k as i32 + 1)), "{d}");
     }
