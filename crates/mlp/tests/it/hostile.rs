@@ -85,6 +85,115 @@ proptest! {
     }
 }
 
+/// A checkpoint of a short Adam run with early stopping, after epoch 2 of 3.
+fn valid_checkpoint() -> Vec<u8> {
+    struct Save(Vec<u8>);
+    impl mlp::Hooks<f32> for Save {
+        fn wants_checkpoint(&mut self, epoch: usize) -> bool {
+            epoch == 2
+        }
+        fn checkpoint(&mut self, state: &mlp::TrainState<f32>) -> mlp::Result<()> {
+            self.0 = mlp::checkpoint::to_bytes(state, &Default::default())?;
+            Ok(())
+        }
+    }
+    let (net, data, config) = checkpoint_run();
+    let mut params = Params::<f32>::init(&net, Init::XavierUniform, 1).unwrap().into_vec();
+    let mut save = Save(Vec::new());
+    mlp::train_with(&net, &mut params, &data, None, &config, None, &mut save).unwrap();
+    save.0
+}
+
+fn checkpoint_run() -> (Network, mlp::Dataset<f32>, mlp::TrainConfig) {
+    let net = Network::with_hidden_activation(&[2, 4, 1], Activation::Tanh).unwrap();
+    let x: Vec<f32> = (0..40).map(|k| k as f32 / 40.0).collect();
+    let y = x.chunks(2).map(|p| p[0] - p[1]).collect();
+    let data = mlp::Dataset::new(x, 2, mlp::TargetData::Values { values: y, width: 1 }).unwrap();
+    let config = mlp::TrainConfig {
+        max_epochs: 3,
+        batch_size: 4,
+        validation: mlp::Validation::Fraction(0.25),
+        early_stopping: Some(mlp::EarlyStopping { patience: 2, min_delta: 0.0 }),
+        ..mlp::TrainConfig::default()
+    };
+    (net, data, config)
+}
+
+/// Reads `bytes` as a checkpoint and, if they parse, resumes the run from
+/// them: each step is an error or a result, never a panic.
+fn load_and_resume(bytes: &[u8]) {
+    let Ok((state, _)) = mlp::checkpoint::from_bytes(Path::new("hostile.ckpt"), bytes) else {
+        return;
+    };
+    if let Some(state) = state.into_typed::<f32>() {
+        let (net, data, config) = checkpoint_run();
+        let mut params = vec![0.0; net.num_params()];
+        let _ = mlp::train_with(&net, &mut params, &data, None, &config, Some(state), &mut NoHooks);
+    }
+}
+
+struct NoHooks;
+impl mlp::Hooks<f32> for NoHooks {}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, rng_seed: proptest::test_runner::RngSeed::Fixed(7), ..ProptestConfig::default() })]
+
+    #[test]
+    fn checkpoint_loader_survives_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        prop_assert!(mlp::checkpoint::from_bytes(Path::new("hostile.ckpt"), &bytes).is_err());
+    }
+
+    #[test]
+    fn checkpoint_loader_and_resume_survive_mutated_files(flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6), cut in any::<prop::sample::Index>()) {
+        let mut bytes = valid_checkpoint();
+        for (at, value) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        let keep = cut.index(bytes.len() + 1);
+        bytes.truncate(keep.max(bytes.len() * 9 / 10));
+        load_and_resume(&bytes);
+    }
+}
+
+/// Edits of the checkpoint's metadata that parse as JSON but lie: each is
+/// refused by the loader or by resume, with a message saying what is wrong.
+#[test]
+fn hostile_checkpoint_metadata_is_refused_by_name() {
+    let bytes = valid_checkpoint();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_str(header["__metadata__"]["mlp_checkpoint"].as_str().unwrap()).unwrap();
+    let cases: [(&str, serde_json::Value, &str); 6] = [
+        ("epoch", serde_json::json!(99), "does not fit a history"),
+        ("shuffle", serde_json::json!([0, 0, 0, 0]), "generator state is all zero"),
+        ("dtype", serde_json::json!("f16"), "dtype \"f16\""),
+        ("checkpoint_version", serde_json::json!(7), "newer than this build"),
+        ("train_fingerprint", serde_json::json!(1), "training rows differ"),
+        ("widths", serde_json::json!([2, 5, 1]), "network is"),
+    ];
+    for (key, value, expected) in cases {
+        let mut m = meta.clone();
+        m[key] = value;
+        let mut h = header.clone();
+        h["__metadata__"]["mlp_checkpoint"] = serde_json::Value::String(m.to_string());
+        let edited = with_header(&h.to_string(), &bytes[8 + n..]);
+        let err = match mlp::checkpoint::from_bytes(Path::new("hostile.ckpt"), &edited) {
+            Err(e) => e.to_string(),
+            Ok((state, _)) => {
+                let (net, data, config) = checkpoint_run();
+                let mut params = vec![0.0; net.num_params()];
+                let state = state.into_typed::<f32>().unwrap();
+                mlp::train_with(&net, &mut params, &data, None, &config, Some(state), &mut NoHooks)
+                    .expect_err(key)
+                    .to_string()
+            }
+        };
+        assert!(err.contains(expected), "{key}: {err}");
+    }
+}
+
 #[test]
 fn the_valid_model_loads() {
     assert!(load(&valid_model()).is_ok());
