@@ -285,3 +285,17 @@ fn back_off_halves_the_rate_and_carries_on() {
     assert_eq!(run.report.stop_reason, TrainStop::Solver(mlp::StopReason::NonFinite));
     assert_eq!(run.report.divergences.last().unwrap().backed_off_to, None);
 }
+
+#[test]
+fn a_non_finite_warm_start_is_refused() {
+    let data = regression::<f64>(20, 1);
+    let net = Network::with_hidden_activation(&[2, 8, 8, 1], Activation::Tanh).unwrap();
+    let mut params = vec![0.1; net.num_params()];
+    params[net.layer_ranges(1).1.start] = f64::NAN;
+    let config = TrainConfig::default();
+    let err = train_with(&net, &mut params, &data, None, &config, None, &mut Recorder::default());
+    assert_eq!(
+        err.err().unwrap().to_string(),
+        "invalid params: the starting layer 1 bias is not finite"
+    );
+}
