@@ -131,12 +131,7 @@ pub fn to_bytes<F: Float>(
     state: &TrainState<F>,
     extra: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>> {
-    if F::NAME == "f32" {
-        encode::<f32>(&cast_state(state), extra)
-    } else {
-        encode::<f64>(&cast_state(state), extra)
-    }
-    .map_err(|e| bad(Path::new("<memory>"), e))
+    encode(state, extra).map_err(|e| bad(Path::new("<memory>"), e))
 }
 
 /// Reads a checkpoint written by [`save`], with the caller's extra entries.
@@ -187,40 +182,16 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(AnyState, BTreeMap<Strin
     Ok((state, extra))
 }
 
-/// The same state in `G`: the identity, for `G` the concrete type of `F`
-/// (every `f32` is exact in `f64` and back), so that the file code can use
-/// the file's byte order trait, which `Float` does not carry.
-fn cast_state<F: Float, G: Float>(s: &TrainState<F>) -> TrainState<G> {
-    let cast = |v: &[F]| v.iter().map(|x| G::cast(x.as_f64())).collect::<Vec<G>>();
-    let cast_opt = |o: &OptimizerState<F>| OptimizerState {
-        tensors: o.tensors.iter().map(|(n, v)| (n.clone(), cast(v))).collect(),
-        numbers: o.numbers.clone(),
-    };
-    TrainState {
-        config: s.config.clone(),
-        network: s.network.clone(),
-        fingerprints: s.fingerprints,
-        epoch: s.epoch,
-        batch: s.batch,
-        partial: s.partial,
-        params: cast(&s.params),
-        epoch_start: cast(&s.epoch_start),
-        optimizer: cast_opt(&s.optimizer),
-        optimizer_start: s.optimizer_start.as_ref().map(cast_opt),
-        shuffle: s.shuffle.clone(),
-        order: s.order.clone(),
-        best: s.best.as_ref().map(|(l, e, p)| (*l, *e, cast(p))),
-        since_best: s.since_best,
-        rate_scale: s.rate_scale,
-        backoffs: s.backoffs,
-        history: s.history.clone(),
-        divergences: s.divergences.clone(),
-        stopped: s.stopped,
-        elapsed: s.elapsed,
+/// The dtype and little-endian bytes of a vector of `F` (f32 or f64).
+fn le_bytes<F: Float>(v: &[F]) -> (Dtype, Vec<u8>) {
+    if F::NAME == "f32" {
+        (Dtype::F32, v.iter().flat_map(|x| (x.as_f64() as f32).to_le_bytes()).collect())
+    } else {
+        (Dtype::F64, v.iter().flat_map(|x| x.as_f64().to_le_bytes()).collect())
     }
 }
 
-fn encode<F: FileFloat>(
+fn encode<F: Float>(
     s: &TrainState<F>,
     extra: &BTreeMap<String, String>,
 ) -> std::result::Result<Vec<u8>, String> {
@@ -258,25 +229,28 @@ fn encode<F: FileFloat>(
     };
     let json = serde_json::to_string(&meta).map_err(|e| e.to_string())?;
     let order = s.order.iter().flat_map(|&r| (r as u64).to_le_bytes()).collect();
+    let named = |name: &str, v: &[F]| {
+        let (dtype, bytes) = le_bytes(v);
+        (name.to_string(), dtype, bytes)
+    };
     let mut buffers: Vec<(String, Dtype, Vec<u8>)> = vec![
-        ("params".into(), F::DTYPE, F::to_le(&s.params)),
-        ("epoch_start".into(), F::DTYPE, F::to_le(&s.epoch_start)),
+        named("params", &s.params),
+        named("epoch_start", &s.epoch_start),
         ("order".into(), Dtype::U64, order),
     ];
     if let Some((_, _, p)) = &s.best {
-        buffers.push(("best.params".into(), F::DTYPE, F::to_le(p)));
+        buffers.push(named("best.params", p));
     }
     for (prefix, state) in
         [("optimizer", Some(&s.optimizer)), ("optimizer_start", s.optimizer_start.as_ref())]
     {
         for (name, v) in state.map(|o| o.tensors.as_slice()).unwrap_or_default() {
-            buffers.push((format!("{prefix}.{name}"), F::DTYPE, F::to_le(v)));
+            buffers.push(named(&format!("{prefix}.{name}"), v));
         }
     }
     let mut tensors = Vec::new();
     for (name, dtype, data) in &buffers {
-        let size = if *dtype == Dtype::U64 { 8 } else { size_of::<F>() };
-        let len = data.len() / size;
+        let len = data.len() / if *dtype == Dtype::F32 { 4 } else { 8 };
         let view = TensorView::new(*dtype, vec![len], data).map_err(|e| e.to_string())?;
         tensors.push((name.clone(), view));
     }

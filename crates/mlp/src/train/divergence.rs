@@ -21,17 +21,11 @@ pub(crate) fn first_non_finite<F: Float>(
     rows: Option<&[usize]>,
     loss: Loss,
 ) -> Option<String> {
+    if let Some(tensor) = first_bad_parameter(net, params) {
+        return Some(format!("parameter {tensor}"));
+    }
     let bad = |v: &[F]| v.iter().any(|x| !x.is_finite());
     let depth = net.depth();
-    for i in 0..depth {
-        let (w, b) = net.layer_ranges(i);
-        if bad(&params[w]) {
-            return Some(format!("parameter layer {i} weight"));
-        }
-        if bad(&params[b]) {
-            return Some(format!("parameter layer {i} bias"));
-        }
-    }
     let all: Vec<usize>;
     let rows = match rows {
         Some(r) => r,
@@ -62,14 +56,29 @@ pub(crate) fn first_non_finite<F: Float>(
     if !loss_finite {
         return Some("the loss".into());
     }
-    (0..depth).rev().find_map(|i| {
+    // Back-propagation forms each layer's bias gradient before its weight's.
+    first_bad_tensor(net, &gradient, (0..depth).rev(), ["bias", "weight"])
+        .map(|t| format!("the gradient of {t}"))
+}
+
+/// The first parameter tensor, in layout order, holding a non-finite value.
+pub(crate) fn first_bad_parameter<F: Float>(net: &Network, params: &[F]) -> Option<String> {
+    first_bad_tensor(net, params, 0..net.depth(), ["weight", "bias"])
+}
+
+/// The first of the layers' tensors of `values` (a parameter-shaped
+/// vector), in the order given, holding a non-finite value: `layer 1 bias`.
+fn first_bad_tensor<F: Float>(
+    net: &Network,
+    values: &[F],
+    layers: impl Iterator<Item = usize>,
+    kinds: [&str; 2],
+) -> Option<String> {
+    layers.into_iter().find_map(|i| {
         let (w, b) = net.layer_ranges(i);
-        if bad(&gradient[b]) {
-            Some(format!("the gradient of layer {i} bias"))
-        } else if bad(&gradient[w]) {
-            Some(format!("the gradient of layer {i} weight"))
-        } else {
-            None
-        }
+        kinds.into_iter().find_map(|kind| {
+            let range = if kind == "weight" { w.clone() } else { b.clone() };
+            values[range].iter().any(|x| !x.is_finite()).then(|| format!("layer {i} {kind}"))
+        })
     })
 }

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use super::divergence::first_non_finite;
+use super::divergence::{first_bad_parameter, first_non_finite};
 use super::state::{Divergence, Hooks, TrainState};
 use super::{
     EpochRecord, OnDivergence, Progress, SHUFFLE_STREAM, TrainConfig, TrainReport, TrainStop,
@@ -141,6 +141,8 @@ pub fn train_with<F: Float>(
         OnDivergence::Stop => None,
     };
 
+    // Why this session ends early without ending the run (an interruption).
+    let mut session_stop = None;
     while s.stopped.is_none() && s.epoch < config.max_epochs {
         let epoch = s.epoch + 1;
         let learning_rate = config.learning_rate(epoch).map(|r| r * s.rate_scale);
@@ -201,16 +203,8 @@ pub fn train_with<F: Float>(
             if interrupted && s.batch < batches {
                 // Mid-epoch: the state continues this epoch on resume.
                 save(&mut s, params, &*optimizer, hooks, start.elapsed())?;
-                let session = start.elapsed();
-                return finish(
-                    net,
-                    params,
-                    &train_set,
-                    validation.as_deref(),
-                    s,
-                    TrainStop::Interrupted,
-                    session,
-                );
+                session_stop = Some(TrainStop::Interrupted);
+                break;
             }
             (s.partial.0 / train_set.rows() as f64, s.partial.1)
         };
@@ -293,19 +287,11 @@ pub fn train_with<F: Float>(
             save(&mut s, params, &*optimizer, hooks, start.elapsed())?;
         }
         if interrupted && stop.is_none() {
-            let session = start.elapsed();
-            return finish(
-                net,
-                params,
-                &train_set,
-                validation.as_deref(),
-                s,
-                TrainStop::Interrupted,
-                session,
-            );
+            session_stop = Some(TrainStop::Interrupted);
+            break;
         }
     }
-    let stop = s.stopped.unwrap_or(TrainStop::MaxEpochs);
+    let stop = session_stop.or(s.stopped).unwrap_or(TrainStop::MaxEpochs);
     finish(net, params, &train_set, validation.as_deref(), s, stop, start.elapsed())
 }
 
@@ -382,20 +368,6 @@ fn finish<F: Float>(
         validation_metrics,
         divergences: s.divergences,
         elapsed: s.elapsed + session,
-    })
-}
-
-/// The first parameter tensor holding a non-finite value, named.
-fn first_bad_parameter<F: Float>(net: &Network, params: &[F]) -> Option<String> {
-    (0..net.depth()).find_map(|i| {
-        let (w, b) = net.layer_ranges(i);
-        if params[w].iter().any(|v| !v.is_finite()) {
-            Some(format!("layer {i} weight"))
-        } else if params[b].iter().any(|v| !v.is_finite()) {
-            Some(format!("layer {i} bias"))
-        } else {
-            None
-        }
     })
 }
 
