@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use mlp::data::csv::{CsvOptions, Header, Table};
 use mlp::data::encoding::Encoding;
-use mlp::model_file::{ModelMeta, Task};
+use mlp::model_file::ModelMeta;
 use mlp::{Activation, Loss, TargetData};
 
 use crate::cli::DataArgs;
@@ -102,10 +102,19 @@ pub fn resolve_inputs(meta: &mut ModelMeta, table: &Table, exclude: &[String]) -
 
 /// A table's rows as the model's (scaled) network inputs, `[N, n_0]`.
 pub fn model_inputs(meta: &ModelMeta, table: &Table) -> Result<Vec<f64>> {
+    let mut x = encoded_inputs(meta, table)?;
+    if let Some(s) = &meta.input_scaler {
+        s.transform(&mut x);
+    }
+    Ok(x)
+}
+
+/// A table's inputs encoded for a model (one-hot text columns), unscaled.
+pub fn encoded_inputs(meta: &ModelMeta, table: &Table) -> Result<Vec<f64>> {
     let mut meta = meta.clone();
     resolve_inputs(&mut meta, table, &bundled_target(table))?;
     let enc = encoding(&meta);
-    let mut x = enc.encode_inputs(table)?;
+    let x = enc.encode_inputs(table)?;
     if enc.input_width() != meta.widths[0] {
         bail!(
             "{}: the model takes {} inputs, its columns give {}",
@@ -113,9 +122,6 @@ pub fn model_inputs(meta: &ModelMeta, table: &Table) -> Result<Vec<f64>> {
             meta.widths[0],
             enc.input_width()
         );
-    }
-    if let Some(s) = &meta.input_scaler {
-        s.transform(&mut x);
     }
     Ok(x)
 }
@@ -138,25 +144,6 @@ pub fn bundled_target(table: &Table) -> Vec<String> {
         .collect()
 }
 
-/// Softmax of each row of logits (or the sigmoid pair for one logit).
-/// Class probabilities from logits: the sigmoid pair for one logit (binary
-/// cross-entropy), else the softmax.
-pub fn probabilities(logits: &[f64], width: usize) -> Vec<Vec<f64>> {
-    logits
-        .chunks_exact(width)
-        .map(|row| {
-            if let [z] = row {
-                let p = 1.0 / (1.0 + (-z).exp());
-                return vec![1.0 - p, p];
-            }
-            let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let e: Vec<f64> = row.iter().map(|v| (v - max).exp()).collect();
-            let sum: f64 = e.iter().sum();
-            e.into_iter().map(|v| v / sum).collect()
-        })
-        .collect()
-}
-
 /// Quotes a CSV field when needed.
 pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
@@ -164,8 +151,4 @@ pub fn csv_field(s: &str) -> String {
     } else {
         s.to_string()
     }
-}
-
-pub fn is_classify(meta: &ModelMeta) -> bool {
-    meta.task == Task::Classify
 }

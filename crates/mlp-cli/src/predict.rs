@@ -4,17 +4,18 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 use mlp::model_file::{AnyModel, Model};
+use mlp::prediction::Prediction;
 use mlp::{Dataset, Float};
 
 use crate::cli::{EvalArgs, PredictArgs};
 use crate::common::{
-    csv_field, is_classify, model_inputs, model_targets, probabilities, read_table, write_output,
+    csv_field, encoded_inputs, model_inputs, model_targets, read_table, write_output,
 };
 
 pub fn predict(args: &PredictArgs) -> Result<()> {
     let model = crate::common::load_model(&args.model, &args.activations)?;
     let table = read_table(&args.input)?;
-    let x = model_inputs(model.meta(), &table)?;
+    let x = encoded_inputs(model.meta(), &table)?;
     let text = match &model {
         AnyModel::F32(m) => predictions(m, &x),
         AnyModel::F64(m) => predictions(m, &x),
@@ -22,43 +23,34 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
     write_output(args.out.as_deref(), &text)
 }
 
-/// The model's outputs as f64, in network units.
-pub fn outputs<F: Float>(model: &Model<F>, x: &[f64]) -> Vec<f64> {
-    let x: Vec<F> = x.iter().map(|&v| F::cast(v)).collect();
-    model.network.predict(&model.params, &x).iter().map(|v| v.as_f64()).collect()
-}
-
 /// CSV of predictions: regression targets in original units, or the label
 /// and one probability per class.
 fn predictions<F: Float>(model: &Model<F>, x: &[f64]) -> String {
     let meta = &model.meta;
-    let width = model.network.outputs();
-    let mut y = outputs(model, x);
     let mut s = String::new();
-    if is_classify(meta) {
-        let header: Vec<String> = std::iter::once("label".to_string())
-            .chain(meta.class_labels.iter().map(|c| format!("p_{c}")))
-            .collect();
-        s.push_str(&header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
-        s.push('\n');
-        for p in probabilities(&y, width) {
-            let best = p.iter().enumerate().fold(0, |b, (k, v)| if *v > p[b] { k } else { b });
-            let label = meta.class_labels.get(best).map_or("?", String::as_str);
-            let _ = write!(s, "{}", csv_field(label));
-            for v in p {
-                let _ = write!(s, ",{v:?}");
+    match mlp::prediction::predict(model, x) {
+        Prediction::Classes { probabilities, width, best } => {
+            let header: Vec<String> = std::iter::once("label".to_string())
+                .chain((0..width).map(|k| format!("p_{}", mlp::prediction::label(meta, k))))
+                .collect();
+            s.push_str(&header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
+            s.push('\n');
+            for (p, k) in probabilities.chunks_exact(width).zip(best) {
+                let _ = write!(s, "{}", csv_field(&mlp::prediction::label(meta, k)));
+                for v in p {
+                    let _ = write!(s, ",{v:?}");
+                }
+                s.push('\n');
             }
-            s.push('\n');
         }
-    } else {
-        if let Some(scaler) = &meta.target_scaler {
-            scaler.inverse(&mut y);
-        }
-        s.push_str(&meta.targets.iter().map(|t| csv_field(t)).collect::<Vec<_>>().join(","));
-        s.push('\n');
-        for row in y.chunks_exact(width) {
-            s.push_str(&row.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(","));
+        Prediction::Values(y) => {
+            let width = model.network.outputs();
+            s.push_str(&meta.targets.iter().map(|t| csv_field(t)).collect::<Vec<_>>().join(","));
             s.push('\n');
+            for row in y.chunks_exact(width) {
+                s.push_str(&row.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(","));
+                s.push('\n');
+            }
         }
     }
     s

@@ -70,6 +70,7 @@ pub mod metrics;
 pub mod model_file;
 pub mod network;
 pub mod optim;
+pub mod prediction;
 pub mod rng;
 mod serde_float;
 mod simd;
