@@ -39,6 +39,8 @@ pub enum Command {
     Gradcheck(GradcheckArgs),
     /// Write each row's input Jacobian dy/dx, in original units.
     Jacobian(JacobianArgs),
+    /// Export a model as ONNX, or as one C or Rust source file.
+    Export(ExportArgs),
     /// List the bundled data sets.
     Datasets,
     /// List the names the library accepts (activations, losses, solvers).
@@ -345,6 +347,32 @@ pub struct JacobianArgs {
     /// Write here (CSV) instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// What `mlp export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// ONNX (IR version 8, opset 17), for ONNX Runtime, tract and others.
+    Onnx,
+    /// One C99 file: the weights and int mlp_predict(const double *, double *).
+    C,
+    /// One Rust file, no_std-compatible: the weights and predict().
+    Rust,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The model file.
+    pub model: PathBuf,
+    /// For a PyTorch state_dict without mlp metadata: one activation per layer.
+    #[arg(long, value_delimiter = ',')]
+    pub activations: Vec<String>,
+    /// The format.
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Where to write it.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use anyhow::Result;
 use mlp::model_file::{self, AnyModel, InputColumn, Model, ModelMeta};
 use mlp::{Init, Loss, Network, Params};
 
-use crate::cli::{Dtype, InitArg, InitArgs, InspectArgs};
+use crate::cli::{Dtype, ExportArgs, ExportFormat, InitArg, InitArgs, InspectArgs};
 use crate::common::{parse_activation, write_output};
 
 pub fn inspect(args: &InspectArgs) -> Result<()> {
@@ -115,4 +115,16 @@ pub fn datasets() -> Result<()> {
         );
     }
     write_output(None, &s)
+}
+
+/// `mlp export`: the model as ONNX, C or Rust, written atomically.
+pub fn export(args: &ExportArgs) -> Result<()> {
+    let model = crate::common::load_model(&args.model, &args.activations)?;
+    let bytes = match args.format {
+        ExportFormat::Onnx => mlp::export::onnx(&model)?,
+        ExportFormat::C => mlp::export::c_source(&model).into_bytes(),
+        ExportFormat::Rust => mlp::export::rust_source(&model).into_bytes(),
+    };
+    mlp::model_file::write_atomic(&args.out, &bytes)?;
+    Ok(())
 }

@@ -56,6 +56,7 @@ fn run(cli: &Cli, argv: &[OsString]) -> anyhow::Result<ExitCode> {
         Command::Gradient(args) => gradient::write_gradient(args),
         Command::Gradcheck(args) => gradient::gradcheck(args),
         Command::Jacobian(args) => gradient::jacobian(args),
+        Command::Export(args) => inspect::export(args),
         Command::Datasets => inspect::datasets(),
         Command::List { what } => {
             let names: Vec<String> = match what {

@@ -54,6 +54,7 @@ fn help_lists_every_command_and_every_command_has_help() {
         "gradient",
         "gradcheck",
         "jacobian",
+        "export",
         "datasets",
         "list",
     ];
@@ -370,6 +371,35 @@ fn bad_input_gives_one_line_errors_and_leaves_outputs_untouched() {
         Some(&pred_out),
         "format version 7 is newer than this build reads",
     );
+}
+
+#[test]
+fn export_writes_each_format_and_refuses_bad_models_without_touching_outputs() {
+    let d = dir("export");
+    let model = d.join("iris.safetensors");
+    let train = ["train", "--dataset", "iris", "--hidden", "4", "--epochs", "2", "-q", "--out"];
+    stdout(mlp().args(train).arg(&model));
+    for (format, file, start) in [
+        ("onnx", "m.onnx", &b"\x08\x08"[..]),
+        ("c", "m.c", &b"/* An mlp network, 4-4-3"[..]),
+        ("rust", "m.rs", &b"//! An mlp network, 4-4-3"[..]),
+    ] {
+        let out = d.join(file);
+        stdout(mlp().args(["export"]).arg(&model).args(["--format", format, "--out"]).arg(&out));
+        let bytes = std::fs::read(&out).unwrap();
+        assert!(bytes.starts_with(start), "{format}: {:?}", &bytes[..8]);
+    }
+    // The ONNX file holds the model's metadata and class labels.
+    let onnx = std::fs::read(d.join("m.onnx")).unwrap();
+    let has = |needle: &[u8]| onnx.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"versicolor") && has(b"Gemm") && has(b"Softmax") && has(b"format_version"));
+    let out = write(&d.join("keep.onnx"), "previous");
+    let bad = write(&d.join("bad.safetensors"), "not a model");
+    let model = model.to_str().unwrap();
+    fails(&["export", bad.to_str().unwrap(), "--format", "onnx"], Some(&out), "bad.safetensors");
+    fails(&["export", model, "--format", "onnx", "--activations", "relu"], Some(&out), "no tensor");
+    let missing = d.join("no/such/m.onnx");
+    fails(&["export", model, "--format", "c", "--out", missing.to_str().unwrap()], None, "m.onnx");
 }
 
 #[test]

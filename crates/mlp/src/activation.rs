@@ -34,8 +34,8 @@ const FRAC_1_SQRT_2: f64 = core::f64::consts::FRAC_1_SQRT_2;
 /// 1 / sqrt(2 pi), the standard normal density at 0.
 const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 /// sqrt(2 / pi), the constant inside the tanh form of GELU.
-const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
-const GELU_TANH_CUBIC: f64 = 0.044_715;
+pub(crate) const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+pub(crate) const GELU_TANH_CUBIC: f64 = 0.044_715;
 
 /// The element-wise nonlinearity φ a layer applies to its input (MATH.md (19)).
 ///

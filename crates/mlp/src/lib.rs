@@ -63,6 +63,7 @@ pub mod checkpoint;
 pub mod data;
 mod elementary;
 mod error;
+pub mod export;
 mod float;
 mod linalg;
 pub mod loss;

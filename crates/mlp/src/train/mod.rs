@@ -342,7 +342,7 @@ pub enum TrainStop {
 /// The loss (without weight decay) and metrics of `params` on `data`.
 ///
 /// # Errors
-/// As [`NetworkObjective::new`].
+/// As [`NetworkObjective::new`](crate::optim::NetworkObjective::new).
 pub fn evaluate<F: Float>(
     net: &Network,
     params: &[F],

@@ -13,6 +13,8 @@ mod checkpoint;
 mod composition;
 /// Bundled data sets: digits accuracy, diabetes against scikit-learn.
 mod datasets;
+/// ONNX (run by tract), C and Rust exports reproduce `mlp predict`.
+mod export;
 /// Numbers from an independent implementation (JAX), in `tests/data/golden`.
 mod golden;
 /// Back-propagation equals central finite differences (proptest, f64 and f32).
