@@ -131,7 +131,16 @@ impl Graph {
             Activation::Gelu => {
                 let c = self.scalar(F::cast(std::f64::consts::FRAC_1_SQRT_2));
                 let scaled = self.op("Mul", &[x, &c], &[]);
-                let erf = self.op("Erf", &[&scaled], &[]);
+                let erf = if self.f32 {
+                    self.op("Erf", &[&scaled], &[])
+                } else {
+                    // Neither ONNX Runtime nor tract implements Erf in
+                    // double: it runs in float, so f64 GELU models agree
+                    // with the library to about 1e-7, not 1e-12.
+                    let single = self.op("Cast", &[&scaled], &[("to", i64::from(FLOAT))]);
+                    let erf = self.op("Erf", &[&single], &[]);
+                    self.op("Cast", &[&erf], &[("to", i64::from(DOUBLE))])
+                };
                 self.half_x_one_plus::<F>(x, &erf)
             }
             Activation::GeluTanh => {

@@ -99,6 +99,16 @@ fn tolerance(model: &AnyModel) -> f64 {
     }
 }
 
+/// The ONNX files' tolerance: f64 GELU evaluates Erf in float, the only
+/// precision ONNX Runtime and tract implement it in.
+fn onnx_tolerance(name: &str, model: &AnyModel) -> f64 {
+    if is_erf_gelu(name) && name.ends_with("_f64") { 1e-5 } else { tolerance(model) }
+}
+
+fn is_erf_gelu(name: &str) -> bool {
+    name.starts_with("gelu_") && !name.starts_with("gelu_tanh")
+}
+
 fn max_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
@@ -144,25 +154,23 @@ fn onnx_models_run_in_tract_as_mlp_predicts() {
     for (name, model) in models() {
         let bytes = mlp::export::onnx(&model).unwrap();
         let (want, want_labels) = expected(&model, &x);
-        let (got, labels) = match run_tract(&bytes, &model, &x) {
-            Ok(r) => r,
-            // tract 0.23 has no f64 kernel for Erf (ONNX Runtime runs these
-            // files: crates/mlp-cli/tests/data/interop/onnx_check.py).
-            Err(e) if name.starts_with("gelu_") && name.ends_with("_f64") => {
-                assert!(format!("{e:#}").contains("Erf does not support F64"), "{name}: {e:#}");
-                continue;
-            }
-            Err(e) => panic!("{name}: {e:#}"),
-        };
+        let (got, labels) =
+            run_tract(&bytes, &model, &x).unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let d = max_diff(&want, &got);
-        assert!(d <= tolerance(&model), "{name}: max |difference| {d:e}");
+        assert!(d <= onnx_tolerance(&name, &model), "{name}: max |difference| {d:e}");
         assert_eq!(labels, want_labels, "{name}");
         worst.push((d, name));
     }
     worst.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let largest = |suffix: &str| worst.iter().find(|w| w.1.ends_with(suffix)).cloned();
-    eprintln!("largest differences: {:?} {:?}", largest("_f32"), largest("_f64"));
-    assert_eq!(worst.len(), 75, "all models but the three f64 GELU ones ran");
+    let largest = |suffix: &str, gelu: bool| {
+        worst.iter().find(|w| w.1.ends_with(suffix) && is_erf_gelu(&w.1) == gelu).cloned()
+    };
+    eprintln!(
+        "largest differences: {:?} {:?}, f64 GELU {:?}",
+        largest("_f32", false),
+        largest("_f64", false),
+        largest("_f64", true)
+    );
 }
 
 fn scratch(name: &str) -> PathBuf {
