@@ -61,6 +61,7 @@ pub mod activation;
 mod array;
 pub mod checkpoint;
 pub mod data;
+pub mod distributed;
 mod elementary;
 mod error;
 pub mod export;
@@ -90,7 +91,7 @@ pub use rng::Rng;
 pub use train::{
     Divergence, EarlyStopping, EpochRecord, Hooks, OnDivergence, Progress, SHUFFLE_STREAM,
     Schedule, TrainConfig, TrainReport, TrainState, TrainStop, Validation, evaluate, split, train,
-    train_with,
+    train_distributed, train_with,
 };
 
 /// The README's example, compiled and run as a doctest so it cannot rot.

@@ -64,12 +64,8 @@ impl<F: Float> Dataset<F> {
     /// target: a checkpoint records it so that a run is never resumed on
     /// other data.
     pub fn fingerprint(&self) -> u64 {
-        let mut h = 0xcbf2_9ce4_8422_2325u64;
-        let mut eat = |v: u64| {
-            for b in v.to_le_bytes() {
-                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-            }
-        };
+        let mut h = FNV_OFFSET;
+        let mut eat = |v: u64| h = fnv1a(h, &v.to_le_bytes());
         eat(self.width as u64);
         eat(self.rows() as u64);
         self.inputs.iter().for_each(|v| eat(v.as_f64().to_bits()));
@@ -186,4 +182,15 @@ pub(crate) fn quoted(text: &str) -> String {
         None => format!("{text:?}"),
         Some((end, _)) => format!("{:?}... ({} bytes)", &text[..end], text.len()),
     }
+}
+
+/// The FNV-1a hash's starting value.
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a: `h` continued over `bytes`.
+pub(crate) fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }

@@ -5,13 +5,15 @@
 //! are added in chunk order. Threads only decide which chunks run at the same
 //! time, never the order of any sum, so the result is bitwise the same for
 //! any number of threads; `chunk_rows` is part of the result's definition.
-//! The same scheme extends to several processes summing their chunks.
+//! The same scheme extends to several processes summing their chunks
+//! ([`with_group`](NetworkObjective::with_group), [`crate::distributed`]).
 
 use super::Objective;
 use crate::data::Dataset;
+use crate::distributed::{Collective, Group, Reduction};
 use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::linalg::{Accumulate, gemm_tn};
+use crate::linalg::{Accumulate::Overwrite, gemm_tn};
 use crate::loss::{Loss, Targets};
 use crate::network::{Network, Workspace};
 
@@ -34,15 +36,95 @@ pub struct NetworkObjective<'a, F: Float> {
     chunk_rows: usize,
     threads: usize,
     workers: Vec<Worker<F>>,
+    /// The ranks sharing the rows, if any.
+    group: Option<Group<'a>>,
+    /// Chunk parts held back by the exact reduction, reused between calls.
+    pending: Vec<Part<F>>,
+    /// The buffer the ranks' sums travel in.
+    buf: Vec<f64>,
 }
 
 #[derive(Debug)]
 struct Worker<F> {
     ws: Workspace<F>,
-    loss: F,
-    gradient: Vec<F>,
+    part: Part<F>,
     jacobian: Vec<F>,
     residuals: Vec<F>,
+}
+
+/// One chunk's share of a sum: its loss, its gradient (or `Jᵀr`), and for
+/// Levenberg-Marquardt its `JᵀJ`. Each is computed whole, then added, so
+/// that the sums are the same whichever process computed the chunk.
+#[derive(Clone, Debug)]
+struct Part<F> {
+    loss: F,
+    gradient: Vec<F>,
+    jtj: Vec<F>,
+}
+
+impl<F: Float> Part<F> {
+    fn add_to(&self, total: &mut F, gradient: Option<&mut [F]>, jtj: Option<&mut [F]>) {
+        *total = *total + self.loss;
+        if let Some(g) = gradient {
+            g.iter_mut().zip(&self.gradient).for_each(|(a, &b)| *a = *a + b);
+        }
+        if let Some(m) = jtj {
+            m.iter_mut().zip(&self.jtj).for_each(|(a, &b)| *a = *a + b);
+        }
+    }
+}
+
+/// A rank's sums on their way to and from the other ranks, as one buffer:
+/// `[loss, gradient.., jtj..]`.
+struct Sums<'s, F> {
+    total: F,
+    gradient: Option<&'s mut [F]>,
+    jtj: Option<&'s mut [F]>,
+    buf: &'s mut Vec<f64>,
+}
+
+impl<F: Float> Sums<'_, F> {
+    fn pack(&mut self) {
+        self.buf.clear();
+        self.buf.push(self.total.as_f64());
+        for part in [self.gradient.as_deref(), self.jtj.as_deref()].into_iter().flatten() {
+            self.buf.extend(part.iter().map(|v| v.as_f64()));
+        }
+    }
+
+    fn unpack(&mut self) {
+        self.total = F::cast(self.buf[0]);
+        let mut rest = &self.buf[1..];
+        for part in [self.gradient.as_deref_mut(), self.jtj.as_deref_mut()].into_iter().flatten() {
+            let (head, tail) = rest.split_at(part.len());
+            part.iter_mut().zip(head).for_each(|(v, &h)| *v = F::cast(h));
+            rest = tail;
+        }
+    }
+
+    /// The exact reduction: receive the sum of the ranks before this one,
+    /// add this rank's parts in chunk order, pass it on; the last rank's sum
+    /// is everyone's. Rank 0 has already added its parts to zero.
+    fn ordered(&mut self, comm: &dyn Collective, parts: &[Part<F>]) {
+        let (rank, size) = (comm.rank(), comm.size());
+        if size == 1 {
+            return;
+        }
+        self.pack();
+        if rank > 0 {
+            comm.receive(self.buf, rank - 1);
+            self.unpack();
+            for part in parts {
+                part.add_to(&mut self.total, self.gradient.as_deref_mut(), self.jtj.as_deref_mut());
+            }
+            self.pack();
+        }
+        if rank + 1 < size {
+            comm.send(self.buf, rank + 1);
+        }
+        comm.broadcast(self.buf, size - 1);
+        self.unpack();
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -79,6 +161,9 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
             chunk_rows: CHUNK_ROWS,
             threads: 1,
             workers: Vec::new(),
+            group: None,
+            pending: Vec::new(),
+            buf: Vec::new(),
         })
     }
 
@@ -93,6 +178,15 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
     #[must_use]
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
+        self
+    }
+
+    /// Shares the rows with the other ranks of `group`: each rank evaluates
+    /// its own rows, and every rank receives the sums over all of them
+    /// ([`crate::distributed`]).
+    #[must_use]
+    pub fn with_group(mut self, group: Group<'a>) -> Self {
+        self.group = Some(group);
         self
     }
 
@@ -152,22 +246,24 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
         mut jtj: Option<&mut [F]>,
     ) -> Result<F> {
         let rows = self.active().rows();
-        let chunks = rows.div_ceil(self.chunk_rows).max(1);
+        let chunk_rows = self.chunk_rows;
+        let (lo, hi) = self.group.map_or((0, rows), |g| g.own_rows(rows, chunk_rows));
+        // One (empty) chunk for an empty data set, none for a rank without rows.
+        let chunks = (hi - lo).div_ceil(chunk_rows).max(usize::from(self.group.is_none()));
         // Threads go to chunks first; a batch of fewer chunks than threads
         // (a mini-batch) gives the spare ones to its matrix products.
         let all_threads = self.threads;
-        let threads = all_threads.min(chunks);
+        let threads = all_threads.min(chunks).max(1);
         let product_threads = (all_threads / threads).max(1);
         let (net, p, nl) = (self.net, self.net.num_params(), self.net.outputs());
         for w in &mut self.workers {
             w.ws.set_threads(product_threads);
         }
         while self.workers.len() < threads {
-            let chunk = self.chunk_rows.min(rows);
+            let chunk = chunk_rows.min(rows);
             self.workers.push(Worker {
                 ws: Workspace::new(net, chunk).with_threads(product_threads),
-                loss: F::zero(),
-                gradient: vec![F::zero(); p],
+                part: Part { loss: F::zero(), gradient: vec![F::zero(); p], jtj: Vec::new() },
                 jacobian: Vec::new(),
                 residuals: Vec::new(),
             });
@@ -178,15 +274,17 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
         if let Some(m) = jtj.as_deref_mut() {
             m.fill(F::zero());
         }
-        let (loss, scale, chunk_rows) = (self.loss, self.scale, self.chunk_rows);
+        let (loss, scale) = (self.loss, self.scale);
         let data = match (&self.batch, self.selected) {
             (Some(batch), true) => batch,
             _ => self.data,
         };
         let run = |w: &mut Worker<F>, c: usize| -> Result<()> {
-            let (start, end) = (c * chunk_rows, ((c + 1) * chunk_rows).min(rows));
+            let start = lo + c * chunk_rows;
+            let end = (start + chunk_rows).min(hi);
             let (x, y) = data.slice(start, end);
-            w.loss = match want {
+            let part = &mut w.part;
+            part.loss = match want {
                 Want::Loss => {
                     let out = net.forward(params, x, &mut w.ws);
                     loss.value_scaled(out, nl, y, scale)?
@@ -198,7 +296,7 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
                     loss,
                     scale,
                     &mut w.ws,
-                    &mut w.gradient,
+                    &mut part.gradient,
                 )?,
                 Want::Jacobian => {
                     let m = (end - start) * nl;
@@ -213,11 +311,20 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
                         *r = root * (o - t);
                     }
                     w.jacobian.iter_mut().for_each(|v| *v = *v * root);
-                    w.residuals.iter().map(|&r| r * r).sum()
+                    let (jac, res) = (&w.jacobian, &w.residuals);
+                    part.jtj.resize(p * p, F::zero());
+                    gemm_tn(&mut part.gradient, jac, res, (p, 1, m), Overwrite, 1); // Jᵀr
+                    gemm_tn(&mut part.jtj, jac, jac, (p, p, m), Overwrite, product_threads); // JᵀJ
+                    res.iter().map(|&r| r * r).sum()
                 }
             };
             Ok(())
         };
+        // Under the exact reduction, a rank after the first keeps its chunks'
+        // parts until the sum of the ranks before it arrives.
+        let defer =
+            self.group.is_some_and(|g| g.reduction == Reduction::Exact && g.comm.rank() > 0);
+        let mut pending = 0;
         let mut total = F::zero();
         for first in (0..chunks).step_by(threads) {
             let wave = first..chunks.min(first + threads);
@@ -236,24 +343,30 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
             }
             // Reduce in chunk order: the sums do not depend on the thread count.
             for w in workers.iter() {
-                total = total + w.loss;
-                if let Some(g) = gradient.as_deref_mut() {
-                    match want {
-                        Want::Gradient => {
-                            g.iter_mut().zip(&w.gradient).for_each(|(a, &b)| *a = *a + b)
-                        }
-                        Want::Jacobian => {
-                            let m = w.residuals.len();
-                            gemm_tn(g, &w.jacobian, &w.residuals, (p, 1, m), Accumulate::Add, 1); // Jᵀr
-                        }
-                        Want::Loss => {}
+                if defer {
+                    if self.pending.len() == pending {
+                        self.pending.push(w.part.clone());
+                    } else {
+                        self.pending[pending].clone_from(&w.part);
                     }
-                }
-                if let Some(a) = jtj.as_deref_mut() {
-                    let m = w.residuals.len();
-                    gemm_tn(a, &w.jacobian, &w.jacobian, (p, p, m), Accumulate::Add, all_threads); // JᵀJ
+                    pending += 1;
+                } else {
+                    w.part.add_to(&mut total, gradient.as_deref_mut(), jtj.as_deref_mut());
                 }
             }
+        }
+        if let Some(group) = self.group {
+            let (gradient, jtj) = (gradient.as_deref_mut(), jtj.as_deref_mut());
+            let mut sums = Sums { total, gradient, jtj, buf: &mut self.buf };
+            match group.reduction {
+                Reduction::Fast => {
+                    sums.pack();
+                    group.comm.all_reduce_sum(sums.buf);
+                    sums.unpack();
+                }
+                Reduction::Exact => sums.ordered(group.comm, &self.pending[..pending]),
+            }
+            total = sums.total;
         }
         Ok(total + self.decay(params, want, gradient, jtj))
     }
@@ -319,6 +432,13 @@ impl<F: Float> Objective<F> for NetworkObjective<'_, F> {
     ) -> Result<()> {
         if !self.loss.is_least_squares() {
             return Err(Error::NotLeastSquares { loss: self.loss });
+        }
+        if self.group.is_some() {
+            return Err(Error::InvalidConfig {
+                field: "solver",
+                reason: "the whole Jacobian is not formed across ranks; use normal_equations"
+                    .into(),
+            });
         }
         let data = self.active();
         let (p, m) = (self.net.num_params(), data.rows() * self.net.outputs());

@@ -23,7 +23,7 @@ mod state;
 
 use std::time::Duration;
 
-pub use run::{train, train_with};
+pub use run::{train, train_distributed, train_with};
 pub use state::{Divergence, Hooks, TrainState};
 
 use crate::Loss;
@@ -142,6 +142,12 @@ pub struct TrainConfig {
     pub threads: usize,
     /// What a non-finite loss or gradient does (default: stop).
     pub on_divergence: OnDivergence,
+    /// Rows per chunk of a batch: sums over rows add whole chunks in chunk
+    /// order, so this is part of the result's definition, at the rounding
+    /// level (default [`CHUNK_ROWS`](crate::optim::CHUNK_ROWS), 256). The
+    /// exact distributed reduction hands out whole chunks, so a batch needs
+    /// as many chunks as ranks to keep them all busy.
+    pub chunk_rows: usize,
 }
 
 impl Default for TrainConfig {
@@ -163,6 +169,7 @@ impl Default for TrainConfig {
             seed: 0,
             threads: 1,
             on_divergence: OnDivergence::Stop,
+            chunk_rows: crate::optim::CHUNK_ROWS,
         }
     }
 }
@@ -177,6 +184,7 @@ impl TrainConfig {
         check(self.max_epochs >= 1, "max_epochs", || "must be at least 1".into())?;
         check(self.batch_size >= 1, "batch_size", || "must be at least 1".into())?;
         check(self.threads >= 1, "threads", || "must be at least 1".into())?;
+        check(self.chunk_rows >= 1, "chunk_rows", || "must be at least 1".into())?;
         if let Validation::Fraction(f) = self.validation {
             check(f > 0.0 && f < 1.0, "validation", || {
                 format!("fraction must be in (0, 1), got {f}")

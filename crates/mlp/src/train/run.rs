@@ -11,7 +11,8 @@ use super::{
     EpochRecord, OnDivergence, Progress, SHUFFLE_STREAM, TrainConfig, TrainReport, TrainStop,
     Validation, evaluate, split,
 };
-use crate::data::Dataset;
+use crate::data::{Dataset, FNV_OFFSET, fnv1a};
+use crate::distributed::Group;
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::network::Network;
@@ -65,6 +66,44 @@ pub fn train_with<F: Float>(
     resume: Option<TrainState<F>>,
     hooks: &mut dyn Hooks<F>,
 ) -> Result<TrainReport> {
+    run(net, params, data, validation, config, resume, hooks, None)
+}
+
+/// [`train_with`] as one rank of `group` ([`crate::distributed`]): every
+/// rank calls it with the same network, data, settings and `resume`; rank
+/// 0's `params` are every rank's starting point. The ranks share each
+/// batch's rows and take the same steps, so every rank returns the same
+/// parameters and report; only rank 0 calls [`Hooks::checkpoint`].
+///
+/// # Errors
+/// As [`train_with`], and [`Error::InvalidConfig`] (field `distributed`) on
+/// every rank if any rank's settings, network, data or `resume` differ
+/// from rank 0's.
+#[allow(clippy::too_many_arguments)] // train_with's, plus the group
+pub fn train_distributed<F: Float>(
+    net: &Network,
+    params: &mut [F],
+    data: &Dataset<F>,
+    validation: Option<&Dataset<F>>,
+    config: &TrainConfig,
+    resume: Option<TrainState<F>>,
+    hooks: &mut dyn Hooks<F>,
+    group: Group<'_>,
+) -> Result<TrainReport> {
+    run(net, params, data, validation, config, resume, hooks, Some(group))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run<F: Float>(
+    net: &Network,
+    params: &mut [F],
+    data: &Dataset<F>,
+    validation: Option<&Dataset<F>>,
+    config: &TrainConfig,
+    resume: Option<TrainState<F>>,
+    hooks: &mut dyn Hooks<F>,
+    group: Option<Group<'_>>,
+) -> Result<TrainReport> {
     config.validate()?;
     if params.len() != net.num_params() {
         return Err(Error::ShapeMismatch {
@@ -92,9 +131,30 @@ pub fn train_with<F: Float>(
     }
     let mut objective = NetworkObjective::new(net, &train_set, loss)?
         .with_weight_decay(config.weight_decay)
-        .with_threads(config.threads);
+        .with_threads(config.threads)
+        .with_chunk_rows(config.chunk_rows);
+    if let Some(g) = group {
+        objective = objective.with_group(g);
+    }
     let mut optimizer = config.optimizer.build::<F>(net.num_params())?;
     let fingerprints = (train_set.fingerprint(), validation.as_ref().map(|v| v.fingerprint()));
+    if let Some(g) = group {
+        let same =
+            run_fingerprint(config, net, fingerprints, resume.as_ref().map(|r| &r.params[..]));
+        check(g.agree(same), "distributed", || {
+            "the ranks' settings, network, data or checkpoint differ from rank 0's".into()
+        })?;
+        if resume.is_none() {
+            g.broadcast(params);
+        }
+    }
+    // Only one process writes checkpoints.
+    let writes = group.is_none_or(|g| g.comm.rank() == 0);
+    // A rank's own signals count for all: every rank stops after the same step.
+    let interrupted = |hooks: &mut dyn Hooks<F>| {
+        let yes = hooks.interrupted();
+        group.map_or(yes, |g| g.any(yes))
+    };
     let mut s = match resume {
         Some(state) => {
             state.check_fits(config, net, train_set.rows(), fingerprints)?;
@@ -161,7 +221,7 @@ pub fn train_with<F: Float>(
         // Where a step met a non-finite loss or gradient: (batch, rows).
         let mut failed_at: Option<(Option<usize>, Option<Vec<usize>>)> = None;
         let mut solver_stop = None;
-        let mut interrupted = false;
+        let mut interrupted_now = false;
         let (train_loss, gradient_norm) = if full_batch {
             let o = optimizer.step(&mut objective, params)?;
             let train_loss = match o.loss_after {
@@ -174,7 +234,7 @@ pub fn train_with<F: Float>(
             if o.stop == Some(StopReason::NonFinite) {
                 failed_at = Some((None, None));
             }
-            interrupted = hooks.interrupted();
+            interrupted_now = interrupted(hooks);
             (train_loss, o.gradient_norm.as_f64())
         } else {
             let size = config.batch_size;
@@ -194,15 +254,17 @@ pub fn train_with<F: Float>(
                     }
                     break;
                 }
-                if hooks.interrupted() {
-                    interrupted = true;
+                if interrupted(hooks) {
+                    interrupted_now = true;
                     break;
                 }
             }
             objective.select(None);
-            if interrupted && s.batch < batches {
+            if interrupted_now && s.batch < batches {
                 // Mid-epoch: the state continues this epoch on resume.
-                save(&mut s, params, &*optimizer, hooks, start.elapsed())?;
+                if writes {
+                    save(&mut s, params, &*optimizer, hooks, start.elapsed())?;
+                }
                 session_stop = Some(TrainStop::Interrupted);
                 break;
             }
@@ -268,7 +330,8 @@ pub fn train_with<F: Float>(
         });
         (s.epoch, s.batch) = (epoch, 0);
         let record = s.history.last().expect("just pushed");
-        if hooks.epoch(&Progress { record, max_epochs: config.max_epochs, params }).is_break() {
+        let callback = hooks.epoch(&Progress { record, max_epochs: config.max_epochs, params });
+        if any(group, callback.is_break()) {
             stop = Some(TrainStop::Callback);
         }
         if let Some(reason) = solver_stop {
@@ -277,22 +340,49 @@ pub fn train_with<F: Float>(
             stop = Some(TrainStop::TargetLoss);
         } else if config.gradient_tolerance.is_some_and(|t| gradient_norm <= t) {
             stop = Some(TrainStop::SmallGradient);
-        } else if config.time_budget.is_some_and(|t| elapsed(&s) >= t) {
+        } else if config.time_budget.is_some()
+            && any(group, config.time_budget.is_some_and(|t| elapsed(&s) >= t))
+        {
             stop = Some(TrainStop::TimeBudget);
         }
         // An interruption is not part of the run: it stops this session,
         // and a resumed one carries on as if it had not happened.
         s.stopped = stop;
-        if interrupted || hooks.wants_checkpoint(epoch) {
+        if writes && (interrupted_now || hooks.wants_checkpoint(epoch)) {
             save(&mut s, params, &*optimizer, hooks, start.elapsed())?;
         }
-        if interrupted && stop.is_none() {
+        if interrupted_now && stop.is_none() {
             session_stop = Some(TrainStop::Interrupted);
             break;
         }
     }
     let stop = session_stop.or(s.stopped).unwrap_or(TrainStop::MaxEpochs);
     finish(net, params, &train_set, validation.as_deref(), s, stop, start.elapsed())
+}
+
+/// Whether this rank, or any rank of `group`, says yes.
+fn any(group: Option<Group<'_>>, yes: bool) -> bool {
+    group.map_or(yes, |g| g.any(yes))
+}
+
+/// What every rank must share: settings (but the thread count), network,
+/// data, and a resumed run's parameters.
+fn run_fingerprint<F: Float>(
+    config: &TrainConfig,
+    net: &Network,
+    (train, validation): (u64, Option<u64>),
+    resumed: Option<&[F]>,
+) -> u64 {
+    let config = TrainConfig { threads: 1, ..config.clone() };
+    let settings = serde_json::to_string(&(config, net.widths(), net.activations()));
+    let mut h = fnv1a(FNV_OFFSET, settings.unwrap_or_default().as_bytes());
+    for v in [train, validation.unwrap_or(0)] {
+        h = fnv1a(h, &v.to_le_bytes());
+    }
+    for v in resumed.unwrap_or_default() {
+        h = fnv1a(h, &v.as_f64().to_le_bytes());
+    }
+    h
 }
 
 /// Hands the state, brought up to date, to [`Hooks::checkpoint`].

@@ -13,6 +13,8 @@ mod checkpoint;
 mod composition;
 /// Bundled data sets: digits accuracy, diabetes against scikit-learn.
 mod datasets;
+/// Data-parallel training over thread ranks: exact bits, agreement, refusals.
+mod distributed;
 /// ONNX (run by tract), C and Rust exports reproduce `mlp predict`.
 mod export;
 /// Numbers from an independent implementation (JAX), in `tests/data/golden`.
