@@ -108,6 +108,15 @@ pub enum ScaleArg {
     None,
 }
 
+/// How the ranks of a distributed run combine their sums.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReductionArg {
+    /// One all-reduce per evaluation; equal to one process to rounding.
+    Fast,
+    /// Whole chunks added in order: bitwise the single-process result.
+    Exact,
+}
+
 /// What a non-finite loss or gradient does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OnDivergenceArg {
@@ -220,6 +229,19 @@ pub struct TrainArgs {
     /// The most back-offs in a run before stopping.
     #[arg(long, default_value_t = 5)]
     pub max_backoffs: usize,
+    /// Rows per chunk of a batch; sums add whole chunks in order, so this
+    /// is part of the result (at the rounding level).
+    #[arg(long, default_value_t = mlp::optim::CHUNK_ROWS)]
+    pub chunk_rows: usize,
+    /// Train as one rank of an MPI job (`mpirun -n K mlp train ... --distributed`);
+    /// needs a build with the `mpi` feature.
+    #[arg(long)]
+    pub distributed: bool,
+    /// How the ranks' sums combine: `fast` (one all-reduce, equal to one
+    /// process to rounding) or `exact` (bitwise the single-process run, for
+    /// any number of ranks).
+    #[arg(long, value_enum, default_value_t = ReductionArg::Fast)]
+    pub reduction: ReductionArg,
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,

@@ -9,6 +9,7 @@ use clap::Parser;
 
 mod cli;
 mod common;
+mod distributed;
 mod gradient;
 mod inspect;
 mod plot;
@@ -20,15 +21,35 @@ mod train;
 use cli::{Catalogue, Cli, Command};
 
 fn main() -> ExitCode {
-    let argv = match session::expand_resume(std::env::args_os().collect()) {
-        Ok(argv) => argv,
-        Err(err) => {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let cluster = match distributed::requested(&argv).then(distributed::Cluster::start) {
+        None => None,
+        Some(Ok(cluster)) => Some(cluster),
+        Some(Err(err)) => {
             eprintln!("error: {err:#}");
             return ExitCode::FAILURE;
         }
     };
-    match run(&Cli::parse_from(&argv), &argv) {
-        Ok(code) => code,
+    let first = cluster.as_ref().is_none_or(|c| c.rank() == 0);
+    let argv = match (first, session::expand_resume(argv)) {
+        (_, Ok(argv)) => argv,
+        // Other ranks take rank 0's arguments below.
+        (false, Err(_)) => Vec::new(),
+        (true, Err(err)) => fail(cluster.as_ref(), &format!("{err:#}")),
+    };
+    let argv = match &cluster {
+        Some(c) => c.settings(&argv),
+        None => argv,
+    };
+    let result = run(&Cli::parse_from(&argv), &argv, cluster.as_ref());
+    match result {
+        Ok(code) => {
+            // Rank 0 may still be writing: no rank ends the job before it.
+            if let Some(c) = &cluster {
+                c.barrier();
+            }
+            code
+        }
         Err(err) => {
             // `mlp predict ... | head` closes the pipe: not an error worth a message.
             if err
@@ -37,15 +58,29 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            fail(cluster.as_ref(), &format!("{err:#}"))
         }
     }
 }
 
-fn run(cli: &Cli, argv: &[OsString]) -> anyhow::Result<ExitCode> {
+/// Prints `message` and exits; in a distributed run, ends every rank.
+fn fail(cluster: Option<&distributed::Cluster>, message: &str) -> ! {
+    if let Some(c) = cluster.filter(|c| c.size() > 1) {
+        c.abort(message);
+    }
+    eprintln!("error: {message}");
+    // MPI, if started, finalises in `Cluster`'s drop, which exit skips:
+    // harmless for a job of one rank.
+    std::process::exit(1)
+}
+
+fn run(
+    cli: &Cli,
+    argv: &[OsString],
+    cluster: Option<&distributed::Cluster>,
+) -> anyhow::Result<ExitCode> {
     if let Command::Train(args) = &cli.command {
-        return train::run(args, argv);
+        return train::run(args, argv, cluster);
     }
     match &cli.command {
         Command::Train(_) => unreachable!("handled above"),

@@ -127,14 +127,15 @@ fn resume_path(args: &[OsString]) -> Option<PathBuf> {
 
 /// The arguments of `mlp train` to store in a checkpoint: those after
 /// `train`, without `--resume` (a resumed run's checkpoint replays the
-/// same arguments as the first).
+/// same arguments as the first) and without `--distributed` (how a run is
+/// launched: it resumes under `mpirun` or without it).
 pub fn stored_args(argv: &[OsString]) -> Vec<String> {
     let mut out = Vec::new();
     let mut args = argv.iter().skip(2).map(|a| a.to_string_lossy().into_owned());
     while let Some(a) = args.next() {
         if a == "--resume" {
             args.next();
-        } else if !a.starts_with("--resume=") {
+        } else if !a.starts_with("--resume=") && a != "--distributed" {
             out.push(a);
         }
     }

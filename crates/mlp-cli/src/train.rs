@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use mlp::data::encoding::Encoding;
 use mlp::data::scaling::{ScaleKind, Scaler};
+use mlp::distributed::{Group, Reduction};
 use mlp::metrics::Metrics;
 use mlp::model_file::{self, AnyModel, FORMAT_VERSION, Model, ModelMeta, Task, TrainingSummary};
 use mlp::optim::{AdamConfig, GradientDescentConfig, Momentum, SgdConfig};
@@ -15,8 +16,9 @@ use mlp::{
     TargetData, TrainConfig, TrainStop, Validation,
 };
 
-use crate::cli::{Dtype, OnDivergenceArg, ScaleArg, TaskArg, TrainArgs};
+use crate::cli::{Dtype, OnDivergenceArg, ReductionArg, ScaleArg, TaskArg, TrainArgs};
 use crate::common::{parse_activation, parse_loss, read_table};
+use crate::distributed::Cluster;
 use crate::session::{CliHooks, Signals, stored_args};
 use crate::{plot, progress};
 
@@ -25,12 +27,19 @@ const TEST_STREAM: u64 = 0x7465_7374;
 
 /// `argv` is the whole command line, after `--resume` put the
 /// checkpoint's arguments in (see [`crate::session::expand_resume`]).
-pub fn run(args: &TrainArgs, argv: &[OsString]) -> Result<ExitCode> {
+/// `cluster` is the MPI job of a `--distributed` run.
+pub fn run(args: &TrainArgs, argv: &[OsString], cluster: Option<&Cluster>) -> Result<ExitCode> {
+    if args.distributed && cluster.is_none() {
+        bail!("--distributed must be on the command line itself (under mpirun)");
+    }
     if let Some(f) = args.val_fraction {
         check_fraction("--val-fraction", f)?;
     }
     check_fraction("--test-fraction", args.test_fraction)?;
-    check_output_folders(args)?;
+    // Only rank 0 writes.
+    if cluster.is_none_or(|c| c.rank() == 0) {
+        check_output_folders(args)?;
+    }
     let options = crate::common::csv_options(&args.input)?;
     let hidden = parse_activation(&args.activation)?;
     let first = parse_activation(&args.input_activation)?;
@@ -128,6 +137,7 @@ pub fn run(args: &TrainArgs, argv: &[OsString]) -> Result<ExitCode> {
         weight_decay,
         seed: args.seed,
         threads: args.threads,
+        chunk_rows: args.chunk_rows,
         on_divergence: match args.on_divergence {
             OnDivergenceArg::Stop => OnDivergence::Stop,
             OnDivergenceArg::Backoff => OnDivergence::Backoff { max_backoffs: args.max_backoffs },
@@ -150,7 +160,7 @@ pub fn run(args: &TrainArgs, argv: &[OsString]) -> Result<ExitCode> {
         training: None,
     };
     let sets = Sets { train: &train, validation: validation.as_ref(), test: test.as_ref() };
-    let job = Job { args, argv, config: &config, sets: &sets };
+    let job = Job { args, argv, config: &config, sets: &sets, cluster };
     match args.dtype {
         Dtype::F32 => train_typed::<f32>(&job, network, meta, AnyModel::F32),
         Dtype::F64 => train_typed::<f64>(&job, network, meta, AnyModel::F64),
@@ -163,6 +173,7 @@ struct Job<'a> {
     argv: &'a [OsString],
     config: &'a TrainConfig,
     sets: &'a Sets<'a>,
+    cluster: Option<&'a Cluster>,
 }
 
 struct Sets<'a> {
@@ -268,7 +279,9 @@ fn train_typed<F: Float>(
     mut meta: ModelMeta,
     wrap: fn(Model<F>) -> AnyModel,
 ) -> Result<ExitCode> {
-    let Job { args, argv, config, sets } = *job;
+    let Job { args, argv, config, sets, cluster } = *job;
+    // Other ranks of a distributed run train silently and write nothing.
+    let writer = cluster.is_none_or(|c| c.rank() == 0);
     let train = cast::<F>(sets.train)?;
     let validation = sets.validation.map(cast::<F>).transpose()?;
     let init = if matches!(
@@ -300,30 +313,39 @@ fn train_typed<F: Float>(
     let mut hooks = CliHooks {
         reporter: progress::Reporter::new(
             config.max_epochs,
-            args.quiet,
+            args.quiet || !writer,
             std::io::stderr().is_terminal(),
         ),
         signals: &signals,
-        checkpoint: args.checkpoint.as_deref(),
+        checkpoint: args.checkpoint.as_deref().filter(|_| writer),
         every: args.checkpoint_every,
         args: stored_args(argv),
         written: None,
     };
     let resumed = args.resume.as_ref().map(|p| (p, resume.as_ref().map_or(0, |s| s.epoch())));
-    let report = mlp::train_with(
-        &network,
-        &mut params,
-        &train,
-        validation.as_ref(),
-        config,
-        resume,
-        &mut hooks,
-    )
+    let validation = validation.as_ref();
+    let report = match cluster {
+        None => {
+            mlp::train_with(&network, &mut params, &train, validation, config, resume, &mut hooks)
+        }
+        Some(c) => {
+            let reduction = match args.reduction {
+                ReductionArg::Fast => Reduction::Fast,
+                ReductionArg::Exact => Reduction::Exact,
+            };
+            let group = Group { comm: c, reduction };
+            let (net, p) = (&network, &mut params);
+            mlp::train_distributed(net, p, &train, validation, config, resume, &mut hooks, group)
+        }
+    }
     .with_context(|| match resumed {
         Some((path, epoch)) => format!("resuming {} from epoch {epoch}", path.display()),
         None => "training".into(),
     })?;
     hooks.reporter.finish();
+    if !writer {
+        return Ok(ExitCode::SUCCESS);
+    }
     for d in report.divergences.iter().filter(|d| d.backed_off_to.is_some()) {
         eprintln!(
             "warning: diverged in {d}; restored the epoch's start and halved the learning rate (now {} times the configured one)",
