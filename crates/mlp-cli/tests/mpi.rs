@@ -154,3 +154,22 @@ fn a_killed_rank_ends_the_job_and_the_previous_model_survives() {
     }
     assert_eq!(std::fs::read(&model).unwrap(), before, "the model file changed");
 }
+
+#[test]
+fn a_failing_rank_ends_the_job_with_its_message() {
+    let d = dir("fail");
+    let bad = d.join("bad.csv");
+    std::fs::write(&bad, "x,y\n1,2\n3\n").unwrap();
+    let start = Instant::now();
+    let out = mpirun(2, &["train", bad.to_str().unwrap(), "--target", "y", "--quiet"])
+        .arg("--out")
+        .arg(d.join("m.safetensors"))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("of 2): ") && stderr.contains("bad.csv"), "{stderr}");
+    assert!(start.elapsed() < Duration::from_secs(30), "took {:?}", start.elapsed());
+    assert!(!d.join("m.safetensors").exists());
+}

@@ -28,6 +28,7 @@ pub use state::{Divergence, Hooks, TrainState};
 
 use crate::Loss;
 use crate::data::{Dataset, TargetData};
+use crate::distributed::{Group, Reduction};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::metrics::Metrics;
@@ -357,12 +358,41 @@ pub fn evaluate<F: Float>(
     data: &Dataset<F>,
     loss: Loss,
 ) -> Result<(f64, Metrics)> {
-    let rows = data.rows();
-    let mut ws = Workspace::new(net, rows.min(1024));
-    let mut outputs = Vec::with_capacity(rows * net.outputs());
-    for start in (0..rows).step_by(1024) {
-        let (x, _) = data.slice(start, (start + 1024).min(rows));
-        outputs.extend_from_slice(net.forward(params, x, &mut ws));
+    evaluate_in(net, params, data, loss, None)
+}
+
+/// Rows per forward pass of [`evaluate`].
+const EVALUATE_ROWS: usize = 1024;
+
+/// [`evaluate`], each rank of `group` computing whole blocks of outputs:
+/// the others' entries are zero, so summing across ranks gathers every
+/// block exactly, and every rank computes the same loss and metrics.
+pub(crate) fn evaluate_in<F: Float>(
+    net: &Network,
+    params: &[F],
+    data: &Dataset<F>,
+    loss: Loss,
+    group: Option<Group<'_>>,
+) -> Result<(f64, Metrics)> {
+    let (rows, width) = (data.rows(), net.outputs());
+    let (lo, hi) = match group {
+        Some(g) => {
+            let exact = Group { reduction: Reduction::Exact, ..g };
+            exact.own_rows(rows, EVALUATE_ROWS)
+        }
+        None => (0, rows),
+    };
+    let mut ws = Workspace::new(net, rows.clamp(1, EVALUATE_ROWS));
+    let mut outputs = vec![F::zero(); rows * width];
+    for start in (lo..hi).step_by(EVALUATE_ROWS) {
+        let end = (start + EVALUATE_ROWS).min(hi);
+        let (x, _) = data.slice(start, end);
+        outputs[start * width..end * width].copy_from_slice(net.forward(params, x, &mut ws));
+    }
+    if let Some(g) = group {
+        let mut all: Vec<f64> = outputs.iter().map(|v| v.as_f64()).collect();
+        g.comm.all_reduce_sum(&mut all);
+        outputs.iter_mut().zip(&all).for_each(|(v, &a)| *v = F::cast(a));
     }
     let value = loss.value(&outputs, net.outputs(), data.targets())?;
     Ok((value.as_f64(), Metrics::compute(loss, &outputs, net.outputs(), data.targets())?))

@@ -9,7 +9,7 @@ use super::divergence::{first_bad_parameter, first_non_finite};
 use super::state::{Divergence, Hooks, TrainState};
 use super::{
     EpochRecord, OnDivergence, Progress, SHUFFLE_STREAM, TrainConfig, TrainReport, TrainStop,
-    Validation, evaluate, split,
+    Validation, evaluate_in, split,
 };
 use crate::data::{Dataset, FNV_OFFSET, fnv1a};
 use crate::distributed::Group;
@@ -270,7 +270,7 @@ fn run<F: Float>(
             }
             (s.partial.0 / train_set.rows() as f64, s.partial.1)
         };
-        let (eval_loss, train_metrics) = evaluate(net, params, &train_set, loss)?;
+        let (eval_loss, train_metrics) = evaluate_in(net, params, &train_set, loss, group)?;
         if !train_loss.is_finite()
             || !eval_loss.is_finite()
             || first_bad_parameter(net, params).is_some()
@@ -301,7 +301,7 @@ fn run<F: Float>(
         }
         let (validation_loss, validation_metrics) = match &validation {
             Some(v) => {
-                let (l, m) = evaluate(net, params, v, loss)?;
+                let (l, m) = evaluate_in(net, params, v, loss, group)?;
                 (Some(l), Some(m))
             }
             None => (None, None),
@@ -357,7 +357,8 @@ fn run<F: Float>(
         }
     }
     let stop = session_stop.or(s.stopped).unwrap_or(TrainStop::MaxEpochs);
-    finish(net, params, &train_set, validation.as_deref(), s, stop, start.elapsed())
+    let sets = (&*train_set, validation.as_deref());
+    finish(net, params, sets, s, stop, start.elapsed(), group)
 }
 
 /// Whether this rank, or any rank of `group`, says yes.
@@ -428,11 +429,11 @@ fn step<F: Float>(
 fn finish<F: Float>(
     net: &Network,
     params: &mut [F],
-    train_set: &Dataset<F>,
-    validation: Option<&Dataset<F>>,
+    (train_set, validation): (&Dataset<F>, Option<&Dataset<F>>),
     s: TrainState<F>,
     stop: TrainStop,
     session: Duration,
+    group: Option<Group<'_>>,
 ) -> Result<TrainReport> {
     let loss = s.config.loss;
     let mut best_epoch = s.history.len();
@@ -440,10 +441,10 @@ fn finish<F: Float>(
         params.copy_from_slice(weights);
         best_epoch = *epoch;
     }
-    let (train_loss, train_metrics) = evaluate(net, params, train_set, loss)?;
+    let (train_loss, train_metrics) = evaluate_in(net, params, train_set, loss, group)?;
     let (validation_loss, validation_metrics) = match validation {
         Some(v) => {
-            let (l, m) = evaluate(net, params, v, loss)?;
+            let (l, m) = evaluate_in(net, params, v, loss, group)?;
             (Some(l), Some(m))
         }
         None => (None, None),

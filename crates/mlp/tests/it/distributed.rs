@@ -306,3 +306,37 @@ fn every_rank_starts_from_rank_0s_parameters_and_ends_with_its_checkpoints_only(
         assert_eq!(steer.checkpoints, if rank == 0 { 3 } else { 0 }, "rank {rank}");
     }
 }
+
+#[test]
+fn the_per_epoch_evaluation_is_shared_out_and_gives_the_single_process_report() {
+    // 2600 rows: three blocks of the evaluation's 1024 rows, one per rank.
+    let data = regression::<f64>(2600, 4);
+    let config = TrainConfig {
+        max_epochs: 2,
+        batch_size: 256,
+        chunk_rows: 64,
+        validation: Validation::Fraction(0.1),
+        ..TrainConfig::default()
+    };
+    let (want, report) = single(&config, &data);
+    let text = |r: &TrainReport| {
+        format!(
+            "{:?}",
+            (
+                &r.history.last().map(|e| (e.train_loss, &e.train_metrics, e.validation_loss)),
+                r.train_loss,
+                &r.train_metrics,
+                r.validation_loss,
+                &r.validation_metrics
+            )
+        )
+    };
+    for (rank, run) in ranks(&config, 3, Reduction::Exact, |_| data.clone(), |_| Steer::default())
+        .into_iter()
+        .enumerate()
+    {
+        let (params, got, _) = run.unwrap();
+        assert_eq!(bits(&params), bits(&want), "rank {rank}");
+        assert_eq!(text(&got), text(&report), "rank {rank}");
+    }
+}
