@@ -75,6 +75,10 @@ pub fn train_with<F: Float>(
 /// batch's rows and take the same steps, so every rank returns the same
 /// parameters and report; only rank 0 calls [`Hooks::checkpoint`].
 ///
+/// An error that only one rank meets (its checkpoint cannot be written)
+/// returns on that rank while the others wait in their next collective:
+/// the caller must then end the job, as `mlp` does with `MPI_Abort`.
+///
 /// # Errors
 /// As [`train_with`], and [`Error::InvalidConfig`] (field `distributed`) on
 /// every rank if any rank's settings, network, data or `resume` differ
