@@ -1,5 +1,6 @@
-//! The machine's measured `f32` FMA peak: independent chains of 256-bit
-//! fused multiply-adds, on each of `threads` threads at once.
+//! The machine's measured `f32` FMA peak: independent chains of fused
+//! multiply-adds as wide as the CPU has (512-bit with AVX-512, else
+//! 256-bit), on each of `threads` threads at once.
 
 use std::time::Instant;
 
@@ -20,7 +21,7 @@ pub fn measure(threads: usize, repeats: usize) -> Value {
                 handles.into_iter().map(|h| h.join().expect("peak thread")).collect()
             });
             std::hint::black_box(sinks);
-            let flops = (threads as u64 * ITERATIONS * CHAINS * 8 * 2) as f64;
+            let flops = (threads as u64 * ITERATIONS * CHAINS * lanes() * 2) as f64;
             flops / start.elapsed().as_secs_f64() / 1e9
         })
         .collect();
@@ -74,14 +75,29 @@ fn tile_fma(a: &[f32], b: &[f32]) -> f32 {
 fn isa() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
-        return "avx512f (measured with 256-bit AVX2 FMA only)";
+        return "avx512f (512-bit FMA)";
     } else if std::arch::is_x86_feature_detected!("fma") {
         return "avx2+fma";
     }
     "no fma"
 }
 
+/// `f32` lanes of the vectors `run` uses.
+fn lanes() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        return 16;
+    }
+    8
+}
+
 fn run() -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: `fma_chains_512` needs AVX-512F, detected just above.
+        #[allow(unsafe_code)]
+        return unsafe { fma_chains_512() };
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: `fma_chains` needs AVX and FMA, detected just above.
@@ -112,4 +128,22 @@ fn fma_chains() -> f32 {
         std::arch::x86_64::_mm256_storeu_ps(out.as_mut_ptr(), total);
     }
     out.iter().sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn fma_chains_512() -> f32 {
+    use std::arch::x86_64::{
+        __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_reduce_add_ps, _mm512_set1_ps,
+    };
+    let a = _mm512_set1_ps(std::hint::black_box(0.999_999));
+    let b = _mm512_set1_ps(std::hint::black_box(1e-7));
+    let mut acc: [__m512; CHAINS as usize] =
+        std::array::from_fn(|k| _mm512_set1_ps(std::hint::black_box(k as f32)));
+    for _ in 0..ITERATIONS {
+        for v in &mut acc {
+            *v = _mm512_fmadd_ps(*v, a, b);
+        }
+    }
+    _mm512_reduce_add_ps(acc.iter().fold(_mm512_set1_ps(0.0), |s, &v| _mm512_add_ps(s, v)))
 }

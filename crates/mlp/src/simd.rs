@@ -4,9 +4,10 @@
 //! The element-wise loops (activations and their derivatives, bias addition,
 //! column sums) are plain Rust written so that LLVM vectorises them. Built
 //! for the default x86-64 target they get SSE2 only; run through
-//! [`vectorised`], the same code is compiled a second time with AVX2 enabled
-//! and chosen at run time. The loops use no fused multiply-add, so both
-//! versions give the same bits.
+//! [`vectorised`], the same code is compiled again with AVX2 and with
+//! AVX-512 enabled, and the widest the CPU has is chosen at run time. The
+//! loops use no fused multiply-add (or, in a [`FusedKernel`], use it in
+//! every version that has it), so the versions give the same bits.
 //!
 //! A loop is a [`Kernel`] rather than a closure because only code *inlined*
 //! into the AVX2 function is compiled for AVX2, and stable Rust cannot force
@@ -19,15 +20,42 @@ pub(crate) trait Kernel {
     fn run(self) -> Self::Output;
 }
 
-/// Runs `kernel`, compiled for AVX2 where the CPU supports it.
+/// The widest vectors this CPU has, detected once per call (a cached
+/// atomic load in std).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Avx512,
+    Avx2,
+    Baseline,
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn level() -> Level {
+    use std::arch::is_x86_feature_detected as has;
+    // FMA comes with every AVX-512 CPU; asked for all the same.
+    if has!("avx512f") && has!("avx2") && has!("fma") {
+        Level::Avx512
+    } else if has!("avx2") {
+        Level::Avx2
+    } else {
+        Level::Baseline
+    }
+}
+
+/// Runs `kernel`, compiled for AVX-512 or AVX2 where the CPU supports them.
 #[inline]
 pub(crate) fn vectorised<K: Kernel>(kernel: K) -> K::Output {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    match level() {
         // SAFETY: the only requirement of a `target_feature` function is that
-        // the CPU has the feature, which was detected just above.
+        // the CPU has the features, which `level` detected.
         #[allow(unsafe_code)]
-        return unsafe { with_avx2(kernel) };
+        Level::Avx512 => return unsafe { with_avx512(kernel) },
+        #[allow(unsafe_code)]
+        Level::Avx2 => return unsafe { with_avx2(kernel) },
+        Level::Baseline => {}
     }
     kernel.run()
 }
@@ -35,6 +63,12 @@ pub(crate) fn vectorised<K: Kernel>(kernel: K) -> K::Output {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn with_avx2<K: Kernel>(kernel: K) -> K::Output {
+    kernel.run()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2")]
+fn with_avx512<K: Kernel>(kernel: K) -> K::Output {
     kernel.run()
 }
 
@@ -53,16 +87,28 @@ pub(crate) fn madd<F: crate::Float, const FUSED: bool>(a: F, b: F, c: F) -> F {
     if FUSED { a.mul_add(b, c) } else { a * b + c }
 }
 
-/// Runs `kernel` compiled for AVX2 and FMA where the CPU has both.
+/// Runs `kernel` compiled for AVX-512 (with FMA), or AVX2 and FMA, where
+/// the CPU has them.
 #[inline]
 pub(crate) fn vectorised_fused<K: FusedKernel>(kernel: K) -> K::Output {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: as in `vectorised`: both features were detected just above.
+    match level() {
+        // SAFETY: as in `vectorised`: the features were detected.
         #[allow(unsafe_code)]
-        return unsafe { with_avx2_fma(kernel) };
+        Level::Avx512 => return unsafe { with_avx512_fma(kernel) },
+        #[allow(unsafe_code)]
+        Level::Avx2 if std::arch::is_x86_feature_detected!("fma") => {
+            return unsafe { with_avx2_fma(kernel) };
+        }
+        _ => {}
     }
     kernel.run::<false>()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn with_avx512_fma<K: FusedKernel>(kernel: K) -> K::Output {
+    kernel.run::<true>()
 }
 
 #[cfg(target_arch = "x86_64")]
