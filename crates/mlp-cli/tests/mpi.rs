@@ -149,9 +149,20 @@ fn a_killed_rank_ends_the_job_and_the_previous_model_survives() {
     std::io::Read::read_to_string(job.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert!(!status.success(), "the job reported success: {stderr}");
     eprintln!("job ended {took:?} after the kill, status {status}; mpirun said:\n{stderr}");
+    // mpirun ends the other ranks with SIGTERM, then SIGKILL after a grace
+    // period (a rank waiting in a collective does not act on SIGTERM), and
+    // may exit before the last of them has gone.
+    let exited = Instant::now();
     for (rank, pid) in ranks {
-        assert!(!alive(pid), "rank {rank} (pid {pid}) still runs");
+        while alive(pid) {
+            assert!(
+                exited.elapsed() < Duration::from_secs(20),
+                "rank {rank} (pid {pid}) still runs"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
+    eprintln!("every rank gone {:?} after the kill", killed.elapsed());
     assert_eq!(std::fs::read(&model).unwrap(), before, "the model file changed");
 }
 
@@ -172,4 +183,54 @@ fn a_failing_rank_ends_the_job_with_its_message() {
     assert!(stderr.contains("of 2): ") && stderr.contains("bad.csv"), "{stderr}");
     assert!(start.elapsed() < Duration::from_secs(30), "took {:?}", start.elapsed());
     assert!(!d.join("m.safetensors").exists());
+}
+
+#[test]
+fn ctrl_c_stops_every_rank_at_the_same_step_and_the_run_resumes_to_the_same_bits() {
+    let d = dir("resume");
+    let (full, part, resumed, ckpt) = (
+        d.join("full.safetensors"),
+        d.join("part.safetensors"),
+        d.join("resumed.safetensors"),
+        d.join("run.ckpt"),
+    );
+    let run_args = [
+        "train",
+        "--dataset",
+        "digits",
+        "--hidden",
+        "32",
+        "--epochs",
+        "300",
+        "--batch-size",
+        "64",
+        "--chunk-rows",
+        "16",
+        "--quiet",
+    ];
+    run(Command::new(MLP).args(run_args).arg("--out").arg(&full).stdout(Stdio::null()));
+    let mut job = mpirun(2, &run_args)
+        .args(["--reduction", "exact", "--checkpoint-every", "5", "--checkpoint"])
+        .arg(&ckpt)
+        .arg("--out")
+        .arg(&part)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !ckpt.exists() {
+        assert!(job.try_wait().unwrap().is_none(), "the run ended before its first checkpoint");
+        assert!(start.elapsed() < Duration::from_secs(60), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // mpirun passes Ctrl-C on to every rank as SIGTERM.
+    let ok = Command::new("kill").args(["-INT", &job.id().to_string()]).status().unwrap();
+    assert!(ok.success());
+    let out = job.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("interrupted by"), "{stderr}");
+    assert_ne!(params(&part), params(&full), "the run was not interrupted");
+    let resume = ["train", "--resume", ckpt.to_str().unwrap()];
+    run(mpirun(2, &resume).arg("--out").arg(&resumed));
+    assert_eq!(params(&resumed), params(&full), "resumed on 2 ranks vs one process");
 }
