@@ -13,8 +13,9 @@ use mlp::optim::{
     RpropConfig, SgdConfig,
 };
 use mlp::{
-    Activation, Dataset, Float, Hooks, Init, Network, OptimizerConfig, Params, Rng, TargetData,
-    TrainConfig, TrainReport, TrainState, TrainStop, Validation, train_distributed, train_with,
+    Activation, Dataset, EarlyStopping, Float, Hooks, Init, Network, OptimizerConfig, Params, Rng,
+    TargetData, TrainConfig, TrainReport, TrainState, TrainStop, Validation, train_distributed,
+    train_with,
 };
 
 /// Ranks as threads: collectives through shared slots and a barrier,
@@ -199,6 +200,7 @@ fn exact_for_every_solver<F: Float>() {
             batch_size: 40,
             chunk_rows: 16,
             validation: Validation::Fraction(0.2),
+            early_stopping: Some(EarlyStopping { patience: 2, min_delta: 1e-3 }),
             ..TrainConfig::default()
         };
         let (want, report) = single(&config, &data);
@@ -212,6 +214,8 @@ fn exact_for_every_solver<F: Float>() {
                 let (params, got_report, _) = got.unwrap();
                 assert_eq!(bits(&params), bits(&want), "{name} {}, rank {rank} of {size}", F::NAME);
                 assert_eq!(history(&got_report), history(&report), "{name}, rank {rank} of {size}");
+                let ending = |r: &TrainReport| (r.stop_reason, r.best_epoch);
+                assert_eq!(ending(&got_report), ending(&report), "{name}, rank {rank} of {size}");
             }
         }
     }
