@@ -29,8 +29,9 @@ fn mpirun(ranks: usize, args: &[&str]) -> Command {
         .arg(MLP)
         .args(args)
         .arg("--distributed")
-        // Only the local machine: no remote shell is needed or looked for.
-        .env("OMPI_MCA_plm_rsh_agent", "")
+        // Only this machine: Open MPI's launcher for one node, which needs
+        // no ssh (CI machines may have none).
+        .env("OMPI_MCA_plm", "isolated")
         .stdout(Stdio::null());
     c
 }
