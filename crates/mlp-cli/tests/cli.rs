@@ -626,3 +626,13 @@ fn review_fixes_hold() {
             .arg(d.join("xor.safetensors")),
     );
 }
+
+/// A build without the `mpi` feature refuses `--distributed` in one line
+/// that says how to get it, and leaves the output alone.
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn distributed_without_the_mpi_feature_says_how_to_build_it() {
+    let d = dir("no-mpi");
+    let out = write(&d.join("existing.safetensors"), "keep me");
+    fails(&["train", "--dataset", "xor", "--distributed"], Some(&out), "--features mpi");
+}
