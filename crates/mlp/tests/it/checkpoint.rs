@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::support::regression;
 use mlp::checkpoint::{self, AnyState};
 use mlp::optim::{
     AdamConfig, GradientDescentConfig, LbfgsConfig, LevenbergMarquardtConfig, Momentum,
@@ -13,17 +14,8 @@ use mlp::optim::{
 };
 use mlp::{
     Activation, Dataset, EarlyStopping, Float, Hooks, Init, Network, OnDivergence, OptimizerConfig,
-    Params, Rng, TargetData, TrainConfig, TrainReport, TrainState, TrainStop, Validation,
-    train_with,
+    Params, Rng, TrainConfig, TrainReport, TrainState, TrainStop, Validation, train_with,
 };
-
-fn regression<F: Float>(rows: usize, seed: u64) -> Dataset<F> {
-    let mut rng = Rng::new(seed);
-    let x: Vec<f64> = (0..rows * 2).map(|_| rng.uniform_in(-1.0, 1.0)).collect();
-    let y = x.chunks(2).map(|p| F::cast((3.0 * p[0]).sin() * p[1] + 0.1 * rng.normal())).collect();
-    let x = x.into_iter().map(F::cast).collect();
-    Dataset::new(x, 2, TargetData::Values { values: y, width: 1 }).unwrap()
-}
 
 /// Hooks that save a checkpoint (as file bytes, read back) after epoch
 /// `at_epoch`, or stop the run after `stop_after_steps` steps.

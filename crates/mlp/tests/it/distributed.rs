@@ -7,15 +7,15 @@
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Barrier, Mutex};
 
+use crate::support::regression;
 use mlp::distributed::{Collective, Group, Reduction};
 use mlp::optim::{
     AdamConfig, GradientDescentConfig, LbfgsConfig, LevenbergMarquardtConfig, Momentum,
     RpropConfig, SgdConfig,
 };
 use mlp::{
-    Activation, Dataset, EarlyStopping, Float, Hooks, Init, Network, OptimizerConfig, Params, Rng,
-    TargetData, TrainConfig, TrainReport, TrainState, TrainStop, Validation, train_distributed,
-    train_with,
+    Activation, Dataset, EarlyStopping, Float, Hooks, Init, Network, OptimizerConfig, Params,
+    TrainConfig, TrainReport, TrainState, TrainStop, Validation, train_distributed, train_with,
 };
 
 /// Ranks as threads: collectives through shared slots and a barrier,
@@ -84,14 +84,6 @@ impl Collective for Rank<'_> {
         let got = self.all.links[from][self.rank].1.lock().unwrap().recv().unwrap();
         buf.copy_from_slice(&got);
     }
-}
-
-fn regression<F: Float>(rows: usize, seed: u64) -> Dataset<F> {
-    let mut rng = Rng::new(seed);
-    let x: Vec<f64> = (0..rows * 2).map(|_| rng.uniform_in(-1.0, 1.0)).collect();
-    let y = x.chunks(2).map(|p| F::cast((3.0 * p[0]).sin() * p[1] + 0.1 * rng.normal())).collect();
-    let x = x.into_iter().map(F::cast).collect();
-    Dataset::new(x, 2, TargetData::Values { values: y, width: 1 }).unwrap()
 }
 
 fn net() -> Network {

@@ -2,7 +2,8 @@
 //! the tolerances of every suite for `f32` and `f64`.
 
 use mlp::{
-    Activation, BiasInit, Float, Init, InitConfig, Loss, Network, Params, Rng, Targets, Workspace,
+    Activation, BiasInit, Dataset, Float, Init, InitConfig, Loss, Network, Params, Rng, TargetData,
+    Targets, Workspace,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
@@ -210,4 +211,14 @@ impl<F: Float> Problem<F> {
             })
             .collect()
     }
+}
+
+/// `rows` noisy samples of `y = sin(3 x0) x1`, inputs uniform in [-1, 1]:
+/// the small regression the training-loop suites run on.
+pub fn regression<F: Float>(rows: usize, seed: u64) -> Dataset<F> {
+    let mut rng = Rng::new(seed);
+    let x: Vec<f64> = (0..rows * 2).map(|_| rng.uniform_in(-1.0, 1.0)).collect();
+    let y = x.chunks(2).map(|p| F::cast((3.0 * p[0]).sin() * p[1] + 0.1 * rng.normal())).collect();
+    let x = x.into_iter().map(F::cast).collect();
+    Dataset::new(x, 2, TargetData::Values { values: y, width: 1 }).unwrap()
 }
