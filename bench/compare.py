@@ -5,7 +5,7 @@ of bench/workloads.json (issue 5), alternating the implementations in one run.
     sudo apt-get install libfann-dev                 # the FANN side (T, I(a))
     python3 -m venv /tmp/bench && /tmp/bench/bin/pip install -r bench/requirements.txt
     cargo build --release -p mlp-bench
-    /tmp/bench/bin/python bench/compare.py [--rounds 3] [--repeats 3] [--only T,M,W,Ia,Ib,peak,memory]
+    /tmp/bench/bin/python bench/compare.py [--rounds 3] [--repeats 3] [--only T,M,W,Ia,Ib,peak,memory,products]
 
 Every measurement runs in its own process, pinned to the first `threads`
 CPUs (so "1 thread" means one core for every side), with the side's own
@@ -313,6 +313,38 @@ def build_fann(tmp):
         return None
 
 
+def product_flops(name, rows):
+    """FLOPs of the matrix products `mlp` computes for `rows` rows of a
+    workload: forward and weight gradient of every layer, input gradient
+    below the first (what `mlp-bench products` times)."""
+    w = SPECS[name]["widths"]
+    macs = sum(a * b for a, b in zip(w, w[1:]))
+    if name != "Ib":
+        macs += macs + sum(a * b for a, b in zip(w[1:], w[2:]))
+    return 2 * macs * rows
+
+
+def products_table(whole):
+    """Each workload's products alone (operands hot in cache) against the
+    whole workload counted at the same FLOPs: the rest is what the products
+    do not explain."""
+    alone = {th: run_json([MLP, "products", str(th), "7"], th) for th in (1, 2)}
+    w = SPECS["W"]["widths"]
+    weights = sum(a * b for a, b in zip(w, w[1:]))
+    # FLOPs per unit of each workload's own metric (W's metric counts 6 x weights per row).
+    scale = {"T": product_flops("T", SPECS["T"]["points"]), "M": product_flops("M", 1),
+             "Ib": product_flops("Ib", 1), "W": 1e9 * product_flops("W", 1) / (6 * weights)}
+    lines = ["| workload (1 thread unless noted) | its products alone, hot (GFLOP/s) | whole workload, same FLOPs (GFLOP/s) | whole / products |",
+             "|---|---|---|---|"]
+    for key, label in (("T_f64", "T f64"), ("T_f32", "T f32"), ("M", "M"), ("W", "W"), ("W_threads", "W, 2 threads"), ("Ib", "I(b)")):
+        if key not in whole:
+            continue
+        prod = alone[2]["W_threads"] if key == "W_threads" else alone[1][key]
+        rate = whole[key] * scale[key.split("_")[0]] / 1e9
+        lines.append(f"| {label} | {prod:.1f} | {rate:.1f} | {100 * rate / prod:.0f}% |")
+    return lines + [""]
+
+
 def measure(label, sides, rounds):
     """Runs each side's closure `rounds` times in turn; returns medians and extras."""
     values = {k: [] for k in sides}
@@ -331,7 +363,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--only", default="peak,T,M,W,Ia,Ib,memory")
+    ap.add_argument("--only", default="peak,T,M,W,Ia,Ib,memory,products")
     ap.add_argument("--worker", nargs="+")
     args = ap.parse_args()
     if args.worker:
@@ -340,6 +372,7 @@ def main():
     rounds, reps = args.rounds, args.repeats
     lines = []
     peak = {}
+    whole = {}  # mlp's medians, for the products table
     with tempfile.TemporaryDirectory() as tmp:
         fann = build_fann(tmp)
         if "peak" in only or "W" in only:
@@ -352,7 +385,7 @@ def main():
                 tile.append(r["tile_gflops"])
             lines += ["| f32 FMA (GFLOP/s, best of 7) | 1 thread | 2 threads |", "|---|---|---|",
                       f"| peak: 12 independent FMA chains in registers | {peak[1]:.1f} | {peak[2]:.1f} |",
-                      f"| a GEMM's 6x16 register tile on L1-resident panels (1 thread) | {max(tile):.1f} "
+                      f"| a GEMM's {r['tile']} register tile on L1-resident panels (1 thread) | {max(tile):.1f} "
                       f"({100 * max(tile) / peak[1]:.0f}% of peak) | |", ""]
         if "T" in only:
             lines += ["| T (steps/s) | mlp | PyTorch | JAX | FANN | mlp / PyTorch | mlp / JAX | first 5 losses agree to |",
@@ -366,6 +399,7 @@ def main():
                 if fann and dt == "f32":
                     sides["FANN"] = lambda: fann_side("T", reps, fann)
                 med, ex = measure(f"T {dt}", sides, rounds)
+                whole[f"T_{dt}"] = med["mlp"]
                 first = ex["mlp"]["first_losses"]
                 agree = max(abs(a - b) / abs(b) for k in ("PyTorch", "JAX") for a, b in zip(first, ex[k]["first_losses"]))
                 f = f"{med['FANN']:.0f}" if "FANN" in med else "n/a"
@@ -384,6 +418,7 @@ def main():
                     "mlp": lambda: mlp_side(name, th, reps),
                     "PyTorch": lambda: python_side("torch", name, th, reps),
                     "JAX": lambda: python_side("jax", name, th, reps)}, rounds)
+                whole[name if th == 1 else f"{name}_threads"] = med["mlp"]
                 row = (f"| {th} thread{'s' if th > 1 else ''} | {med['mlp']:.4g} | {med['PyTorch']:.4g} | {med['JAX']:.4g} | "
                        f"{med['mlp'] / med['PyTorch']:.2f}x | {med['mlp'] / med['JAX']:.2f}x |")
                 if name == "W":
@@ -408,6 +443,8 @@ def main():
             lines += ["| M through `mlp::train`, 1 epoch | data set | peak RSS | budget (data + 64 MiB) |", "|---|---|---|---|",
                       f"| bytes | {r['data_bytes'] / 2**20:.1f} MiB | {r['peak_rss_bytes'] / 2**20:.1f} MiB | "
                       f"{r['budget_bytes'] / 2**20:.1f} MiB |", ""]
+        if "products" in only:
+            lines += products_table(whole)
     import torch  # only for the versions in the header
     import jax
     cpu = "unknown CPU"

@@ -9,9 +9,11 @@
 //! mlp-bench Ia REPEATS                   single-sample latency, ns per call
 //! mlp-bench Ib THREADS REPEATS           batch inference, samples/s
 //! mlp-bench peak THREADS REPEATS         the FMA peak, GFLOP/s
+//! mlp-bench products THREADS REPEATS     each workload's matrix products alone, GFLOP/s
 //! ```
 
 mod peak;
+mod products;
 mod workloads;
 
 use std::path::Path;
@@ -48,6 +50,7 @@ fn main() -> Result<()> {
         Some("Ia") => workloads::ia(spec("Ia")?, num(1)?)?,
         Some("Ib") => workloads::ib(spec("Ib")?, num(1)?, num(2)?)?,
         Some("peak") => peak::measure(num(1)?, num(2)?),
+        Some("products") => products::measure(&all, num(1)?, num(2)?)?,
         other => bail!("unknown workload {other:?}: see the usage in main.rs"),
     };
     println!("{result}");

@@ -1,0 +1,117 @@
+//! The matrix products of each workload's step alone, with the operands hot
+//! in cache: how fast the matrix crate is at these shapes, to set against
+//! the whole workload's rate (the difference is everything else: element-wise
+//! passes, data movement, operands arriving from memory).
+//!
+//! The products are the ones `mlp` computes, through faer as `mlp::linalg`
+//! calls it: per layer `l` the forward `A Wᵀ` (`[rows, out] x [out, in]ᵀ`),
+//! the weight gradient `Δᵀ A` and, below the first layer, `Δ W`. Threads
+//! follow the library's rule: only products of at least 2^26 multiply-adds
+//! use them (`PARALLEL_MIN_MACS` in `crates/mlp/src/linalg.rs`).
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+use serde_json::{Value, json};
+
+/// Mirrors `mlp::linalg::PARALLEL_MIN_MACS`.
+const PARALLEL_MIN_MACS: usize = 1 << 26;
+
+/// One product `C[m, n] = op(A) op(B)` with `A` transposed or not.
+struct Product {
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs_t: bool,
+    rhs_t: bool,
+}
+
+/// The products of one step (forward only for inference) on `rows` rows.
+fn step_products(widths: &[usize], rows: usize, backward: bool) -> Vec<Product> {
+    let mut all = Vec::new();
+    for (l, pair) in widths.windows(2).enumerate() {
+        let (inp, out) = (pair[0], pair[1]);
+        all.push(Product { m: rows, n: out, k: inp, lhs_t: false, rhs_t: true });
+        if backward {
+            all.push(Product { m: out, n: inp, k: rows, lhs_t: true, rhs_t: false });
+            if l > 0 {
+                all.push(Product { m: rows, n: inp, k: out, lhs_t: false, rhs_t: false });
+            }
+        }
+    }
+    all
+}
+
+/// GFLOP/s of all of `products` run in turn, best of `repeats` timings.
+/// Operands are row-major slices viewed as `mlp::linalg` views them.
+fn rate<F: faer::traits::ComplexField + Copy + From<f32>>(
+    products: &[Product],
+    threads: usize,
+    repeats: usize,
+) -> f64 {
+    let value = |k: usize| F::from(((k % 13) as f32 - 6.0) * 0.01);
+    let filled = |len: usize, seed: usize| (0..len).map(|k| value(k * seed)).collect::<Vec<F>>();
+    let mut ops: Vec<(Vec<F>, Vec<F>, Vec<F>)> = products
+        .iter()
+        .map(|p| (filled(p.m * p.k, 3), filled(p.n * p.k, 7), filled(p.m * p.n, 0)))
+        .collect();
+    let macs: usize = products.iter().map(|p| p.m * p.n * p.k).sum();
+    let inner = (2_000_000_000 / macs).max(1); // about 0.03 s a timing
+    let mut best = 0.0f64;
+    for _ in 0..repeats {
+        let start = Instant::now();
+        for _ in 0..inner {
+            for (p, (a, b, c)) in products.iter().zip(&mut ops) {
+                let (m, n, k) = (p.m, p.n, p.k);
+                let a = if p.lhs_t {
+                    MatRef::from_row_major_slice(a.as_slice(), k, m).transpose()
+                } else {
+                    MatRef::from_row_major_slice(a.as_slice(), m, k)
+                };
+                let b = if p.rhs_t {
+                    MatRef::from_row_major_slice(b.as_slice(), n, k).transpose()
+                } else {
+                    MatRef::from_row_major_slice(b.as_slice(), k, n)
+                };
+                let c = MatMut::from_row_major_slice_mut(c.as_mut_slice(), m, n);
+                let par = if threads > 1 && m * n * k >= PARALLEL_MIN_MACS {
+                    Par::rayon(threads)
+                } else {
+                    Par::Seq
+                };
+                matmul(c, Accum::Replace, a, b, F::from(1.0), par);
+            }
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        best = best.max(2.0 * (macs * inner) as f64 / seconds / 1e9);
+    }
+    best
+}
+
+fn widths(spec: &Value) -> Result<Vec<usize>> {
+    let w = spec["widths"].as_array().context("widths")?;
+    w.iter().map(|v| v.as_u64().map(|v| v as usize).context("a width")).collect()
+}
+
+/// Each workload's products, GFLOP/s (best of `repeats`), on one thread;
+/// W's also on `threads` (the only workload whose products are threaded).
+pub fn measure(all: &Value, threads: usize, repeats: usize) -> Result<Value> {
+    // Rows per product as the library runs them: T in chunks, Ib in row blocks.
+    let chunk = mlp::optim::CHUNK_ROWS;
+    let block = mlp::network::ROW_BLOCK;
+    let rows = |name: &str| all[name]["batch"].as_u64().map(|v| v as usize).context("batch");
+    let t = step_products(&widths(&all["T"])?, chunk, true);
+    let m = step_products(&widths(&all["M"])?, rows("M")?, true);
+    let w = step_products(&widths(&all["W"])?, rows("W")?, true);
+    let ib = step_products(&widths(&all["Ib"])?, block, false);
+    Ok(json!({
+        "T_f64": rate::<f64>(&t, 1, repeats),
+        "T_f32": rate::<f32>(&t, 1, repeats),
+        "M": rate::<f32>(&m, 1, repeats),
+        "W": rate::<f32>(&w, 1, repeats),
+        "W_threads": rate::<f32>(&w, threads, repeats),
+        "Ib": rate::<f32>(&ib, 1, repeats),
+    }))
+}
