@@ -331,16 +331,17 @@ def products_table(whole):
     alone = {th: run_json([MLP, "products", str(th), "7"], th) for th in (1, 2)}
     w = SPECS["W"]["widths"]
     weights = sum(a * b for a, b in zip(w, w[1:]))
-    # FLOPs per unit of each workload's own metric (W's metric counts 6 x weights per row).
-    scale = {"T": product_flops("T", SPECS["T"]["points"]), "M": product_flops("M", 1),
-             "Ib": product_flops("Ib", 1), "W": 1e9 * product_flops("W", 1) / (6 * weights)}
+    # Product GFLOP/s per unit of each workload's own metric (W's metric is
+    # already GFLOP/s, but counts 6 x weights per row where `mlp` computes fewer).
+    scale = {"T": product_flops("T", SPECS["T"]["points"]) / 1e9, "M": product_flops("M", 1) / 1e9,
+             "Ib": product_flops("Ib", 1) / 1e9, "W": product_flops("W", 1) / (6 * weights)}
     lines = ["| workload (1 thread unless noted) | its products alone, hot (GFLOP/s) | whole workload, same FLOPs (GFLOP/s) | whole / products |",
              "|---|---|---|---|"]
     for key, label in (("T_f64", "T f64"), ("T_f32", "T f32"), ("M", "M"), ("W", "W"), ("W_threads", "W, 2 threads"), ("Ib", "I(b)")):
         if key not in whole:
             continue
         prod = alone[2]["W_threads"] if key == "W_threads" else alone[1][key]
-        rate = whole[key] * scale[key.split("_")[0]] / 1e9
+        rate = whole[key] * scale[key.split("_")[0]]
         lines.append(f"| {label} | {prod:.1f} | {rate:.1f} | {100 * rate / prod:.0f}% |")
     return lines + [""]
 
