@@ -128,7 +128,15 @@ fn activations<F: Float>(c: &mut Criterion) {
     let x: Vec<F> = (0..n).map(|k| F::cast(((k as f64) * 0.377).sin() * 4.0)).collect();
     let mut y = vec![F::zero(); n];
     group.throughput(Throughput::Elements(n as u64));
-    for activation in [Activation::Tanh, Activation::Relu, Activation::Sigmoid, Activation::Gelu] {
+    let elu = Activation::Elu { alpha: 1.0 };
+    for activation in [
+        Activation::Tanh,
+        Activation::Relu,
+        Activation::Sigmoid,
+        Activation::Silu,
+        elu,
+        Activation::Gelu,
+    ] {
         group.bench_function(activation.name(), |b| b.iter(|| activation.apply(&x, &mut y)));
     }
     group.bench_function("std tanh", |b| {

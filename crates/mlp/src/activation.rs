@@ -150,12 +150,16 @@ impl Activation {
                 if x > zero {
                     x
                 } else {
-                    F::cast(alpha) * x.exp_m1()
+                    F::cast(alpha) * F::exp_m1_vectorisable(x)
                 }
             }
             Self::Selu => {
                 let scale = F::cast(SELU_SCALE);
-                if x > zero { scale * x } else { scale * F::cast(SELU_ALPHA) * x.exp_m1() }
+                if x > zero {
+                    scale * x
+                } else {
+                    scale * F::cast(SELU_ALPHA) * F::exp_m1_vectorisable(x)
+                }
             }
             Self::Gelu => F::cast(0.5) * x * (F::one() + (x * F::cast(FRAC_1_SQRT_2)).erf()),
             Self::GeluTanh => {
@@ -163,11 +167,11 @@ impl Activation {
                 F::cast(0.5) * x * (F::one() + t)
             }
             Self::Silu => x * sigmoid(x),
-            Self::Softplus => x.max(zero) + (-x.abs()).exp().ln_1p(),
+            Self::Softplus => x.max(zero) + F::exp_vectorisable(-x.abs()).ln_1p(),
             Self::Tanh => F::tanh_vectorisable(x),
             Self::Sigmoid => sigmoid(x),
             Self::Sin => x.sin(),
-            Self::Gaussian => (-x * x).exp(),
+            Self::Gaussian => F::exp_vectorisable(-x * x),
         }
     }
 
@@ -204,17 +208,17 @@ impl Activation {
                 if x > zero {
                     one
                 } else {
-                    F::cast(alpha) * x.exp()
+                    F::cast(alpha) * F::exp_vectorisable(x)
                 }
             }
             Self::Selu => {
                 let scale = F::cast(SELU_SCALE);
-                if x > zero { scale } else { scale * F::cast(SELU_ALPHA) * x.exp() }
+                if x > zero { scale } else { scale * F::cast(SELU_ALPHA) * F::exp_vectorisable(x) }
             }
             // d/dx [x Φ(x)] = Φ(x) + x φ(x), with φ the standard normal density.
             Self::Gelu => {
                 let cdf = F::cast(0.5) * (one + (x * F::cast(FRAC_1_SQRT_2)).erf());
-                cdf + x * F::cast(FRAC_1_SQRT_2PI) * (F::cast(-0.5) * x * x).exp()
+                cdf + x * F::cast(FRAC_1_SQRT_2PI) * F::exp_vectorisable(F::cast(-0.5) * x * x)
             }
             Self::GeluTanh => {
                 let t = F::tanh_vectorisable(gelu_tanh_inner(x));
@@ -296,6 +300,14 @@ macro_rules! specialise {
                 let $a = Activation::Identity;
                 $body
             }
+            Activation::Silu => {
+                let $a = Activation::Silu;
+                $body
+            }
+            Activation::Elu { alpha } => {
+                let $a = Activation::Elu { alpha };
+                $body
+            }
             other => {
                 let $a = other;
                 $body
@@ -373,15 +385,14 @@ impl<F: Float> Kernel for Backprop<'_, F> {
     }
 }
 
-/// The logistic function, without overflow for inputs of any magnitude.
+/// The logistic function, without overflow for inputs of any magnitude:
+/// `1 / (1 + e^-x)` for `x >= 0`, `e^x / (1 + e^x)` below, with one `exp`
+/// and a select, so that a loop over it vectorises.
 #[inline(always)]
 pub(crate) fn sigmoid<F: Float>(x: F) -> F {
-    if x >= F::zero() {
-        F::one() / (F::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (F::one() + e)
-    }
+    let e = F::exp_vectorisable(-x.abs());
+    let numerator = if x >= F::zero() { F::one() } else { e };
+    numerator / (F::one() + e)
 }
 
 #[inline(always)]
