@@ -161,7 +161,8 @@ impl Activation {
                     scale * F::cast(SELU_ALPHA) * F::exp_m1_vectorisable(x)
                 }
             }
-            Self::Gelu => F::cast(0.5) * x * (F::one() + (x * F::cast(FRAC_1_SQRT_2)).erf()),
+            // x Φ(x), Φ(x) = erfc(-x / sqrt 2) / 2: no cancellation for x < 0.
+            Self::Gelu => x * normal_cdf(x),
             Self::GeluTanh => {
                 let t = F::tanh_vectorisable(gelu_tanh_inner(x));
                 F::cast(0.5) * x * (F::one() + t)
@@ -217,8 +218,8 @@ impl Activation {
             }
             // d/dx [x Φ(x)] = Φ(x) + x φ(x), with φ the standard normal density.
             Self::Gelu => {
-                let cdf = F::cast(0.5) * (one + (x * F::cast(FRAC_1_SQRT_2)).erf());
-                cdf + x * F::cast(FRAC_1_SQRT_2PI) * F::exp_vectorisable(F::cast(-0.5) * x * x)
+                normal_cdf(x)
+                    + x * F::cast(FRAC_1_SQRT_2PI) * F::exp_vectorisable(F::cast(-0.5) * x * x)
             }
             Self::GeluTanh => {
                 let t = F::tanh_vectorisable(gelu_tanh_inner(x));
@@ -308,6 +309,10 @@ macro_rules! specialise {
                 let $a = Activation::Elu { alpha };
                 $body
             }
+            Activation::Gelu => {
+                let $a = Activation::Gelu;
+                $body
+            }
             other => {
                 let $a = other;
                 $body
@@ -393,6 +398,12 @@ pub(crate) fn sigmoid<F: Float>(x: F) -> F {
     let e = F::exp_vectorisable(-x.abs());
     let numerator = if x >= F::zero() { F::one() } else { e };
     numerator / (F::one() + e)
+}
+
+/// Φ(x), the standard normal CDF, as `erfc(-x / sqrt 2) / 2`.
+#[inline(always)]
+fn normal_cdf<F: Float>(x: F) -> F {
+    F::cast(0.5) * F::erfc_vectorisable(-x * F::cast(FRAC_1_SQRT_2))
 }
 
 #[inline(always)]

@@ -32,6 +32,8 @@
 //! multiply-add), so results are bit for bit the same with and without AVX2
 //! or AVX-512, on any x86-64 or other CPU.
 
+mod erfc;
+
 /// A [`Float`](crate::Float)'s branch-free elementary functions. Not nameable
 /// outside the crate, like [`crate::linalg::Scalar`].
 pub trait Elementary: Copy {
@@ -41,6 +43,8 @@ pub trait Elementary: Copy {
     fn exp_vectorisable(x: Self) -> Self;
     #[doc(hidden)]
     fn exp_m1_vectorisable(x: Self) -> Self;
+    #[doc(hidden)]
+    fn erfc_vectorisable(x: Self) -> Self;
 }
 
 /// `1/n!` for n = 2..=13: the Taylor coefficients of `expm1` after the linear term.
@@ -190,6 +194,11 @@ impl Elementary for f64 {
     }
 
     exp_family!(f64, reduce_f64, pow2_f64, low: -746.0, m1_low: -40.0, high: 710.0);
+
+    #[inline(always)]
+    fn erfc_vectorisable(x: f64) -> f64 {
+        erfc::erfc_f64(x)
+    }
 }
 
 impl Elementary for f32 {
@@ -204,6 +213,11 @@ impl Elementary for f32 {
     }
 
     exp_family!(f32, reduce_f32, pow2_f32, low: -104.0, m1_low: -18.0, high: 89.0);
+
+    #[inline(always)]
+    fn erfc_vectorisable(x: f32) -> f32 {
+        erfc::erfc_f32(x)
+    }
 }
 
 #[cfg(test)]
@@ -310,6 +324,31 @@ mod tests {
             }
         }
         assert!(worst.0 == 0, "{}: {} ulp at {:e}, over {}", worst.2, worst.0, worst.1, worst.3);
+    }
+
+    #[test]
+    fn erfc_f64_is_within_six_ulp() {
+        // Roundings multiply in the tail (exp, 1 - lo, the polynomial, the
+        // division): measured, 97-99% of points within 2 ulp, none over 6.
+        let worst = worst_f64(f64::erfc_vectorisable, libm::erfc, -7.0, 28.0);
+        assert!(worst.0 <= 6, "erfc: {} ulp at {:e}", worst.0, worst.1);
+    }
+
+    #[test]
+    fn erfc_f32_is_within_four_ulp() {
+        // Every 29th f32 up to past underflow, both signs, against f64's libm.
+        let mut worst = (0, 0.0_f32);
+        for bits in (0..f32::to_bits(10.5)).step_by(29) {
+            for v in [f32::from_bits(bits), -f32::from_bits(bits)] {
+                let exact = libm::erfc(f64::from(v)) as f32;
+                let d =
+                    (f32::erfc_vectorisable(v).to_bits() as i32).abs_diff(exact.to_bits() as i32);
+                if d > worst.0 {
+                    worst = (d, v);
+                }
+            }
+        }
+        assert!(worst.0 <= 4, "erfc: {} ulp at {:e}", worst.0, worst.1);
     }
 
     #[test]

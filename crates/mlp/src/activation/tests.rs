@@ -43,6 +43,25 @@ fn known_values() {
     assert!(close(Activation::Silu.value(1.0), 1.0 / (1.0 + (-1.0f64).exp())));
 }
 
+/// GELU's tail for negative inputs, where `1 + erf` would cancel to nothing
+/// (the form before: gelu(-10) came out as 0): values from mpmath at 40 digits.
+#[test]
+fn gelu_keeps_its_relative_accuracy_in_the_negative_tail() {
+    let cases = [
+        (-10.0, -7.619_853_024_160_526e-23, -7.618_400_096_464_814e-22),
+        (-5.0, -1.433_257_859_395_969_6e-6, -7.146_946_001_792_294_6e-6),
+        (-1.0, -0.158_655_253_931_457_05, -0.083_315_470_587_686_3),
+        (3.0, 2.995_950_305_905_109_7, 1.011_945_647_204_183_9),
+    ];
+    for (x, value, derivative) in cases {
+        let relative = |got: f64, want: f64| ((got - want) / want).abs();
+        assert!(relative(Activation::Gelu.value(x), value) < 1e-14, "gelu({x})");
+        assert!(relative(Activation::Gelu.derivative(x), derivative) < 1e-14, "gelu'({x})");
+        let single = Activation::Gelu.value(x as f32);
+        assert!(relative(f64::from(single), value) < 1e-6, "gelu({x}) in f32");
+    }
+}
+
 #[test]
 fn extreme_inputs_stay_finite() {
     for act in Activation::ALL {

@@ -88,7 +88,7 @@ impl Syntax {
 pub(crate) fn functions(activation: Activation) -> &'static [&'static str] {
     match activation {
         Activation::Elu { .. } | Activation::Selu => &["expm1"],
-        Activation::Gelu => &["erf"],
+        Activation::Gelu => &["erfc"],
         Activation::GeluTanh | Activation::Tanh => &["tanh"],
         Activation::Silu | Activation::Sigmoid | Activation::Gaussian => &["exp"],
         Activation::Softplus => &["exp", "log1p"],
@@ -131,9 +131,9 @@ pub(crate) fn expression<F: Float>(s: &Syntax, activation: Activation) -> String
             ),
         ),
         Activation::Gelu => format!(
-            "({} * x) * ({one} + {})",
+            "x * ({} * {})",
             s.lit(F::cast(0.5)),
-            s.call("erf", &format!("x * {}", s.lit(F::cast(std::f64::consts::FRAC_1_SQRT_2))))
+            s.call("erfc", &format!("-x * {}", s.lit(F::cast(std::f64::consts::FRAC_1_SQRT_2))))
         ),
         Activation::GeluTanh => {
             let inner = format!(
