@@ -136,6 +136,7 @@ fn activations<F: Float>(c: &mut Criterion) {
         Activation::Silu,
         elu,
         Activation::Gelu,
+        Activation::Softplus,
     ] {
         group.bench_function(activation.name(), |b| b.iter(|| activation.apply(&x, &mut y)));
     }

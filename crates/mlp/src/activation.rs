@@ -168,7 +168,9 @@ impl Activation {
                 F::cast(0.5) * x * (F::one() + t)
             }
             Self::Silu => x * sigmoid(x),
-            Self::Softplus => x.max(zero) + F::exp_vectorisable(-x.abs()).ln_1p(),
+            Self::Softplus => {
+                x.max(zero) + F::ln_1p_unit_vectorisable(F::exp_vectorisable(-x.abs()))
+            }
             Self::Tanh => F::tanh_vectorisable(x),
             Self::Sigmoid => sigmoid(x),
             Self::Sin => x.sin(),
@@ -311,6 +313,10 @@ macro_rules! specialise {
             }
             Activation::Gelu => {
                 let $a = Activation::Gelu;
+                $body
+            }
+            Activation::Softplus => {
+                let $a = Activation::Softplus;
                 $body
             }
             other => {

@@ -1,10 +1,12 @@
-//! `tanh`, `exp` and `expm1` written so that a loop over them vectorises,
-//! accurate to rounding.
+//! `tanh`, `exp`, `expm1`, `erfc` and `ln(1 + y)` written so that a loop
+//! over them vectorises, accurate to rounding. `erfc` (for GELU) has its
+//! own file, `elementary/erfc.rs`; `ln(1 + y)`, on `[0, 1]` only, for
+//! softplus, is described where it is defined.
 //!
 //! Why not the standard library's: glibc's `tanh` and `exp` are scalar calls
 //! (about 12.5 ns per `tanh` here), and a call in a loop stops LLVM from
 //! vectorising it: `tanh` dominated workload T (issue 5), `exp` every
-//! sigmoid, SiLU, ELU and SELU layer. These have no branches and no calls,
+//! sigmoid, SiLU, ELU, SELU and softplus layer, `erf` every GELU layer. These have no branches and no calls,
 //! so in a loop compiled for AVX2 or AVX-512 ([`crate::simd`]) they run four
 //! to sixteen lanes at a time.
 //!
@@ -21,8 +23,8 @@
 //! cancellation. Inputs are clamped where the result no longer changes
 //! (`tanh` beyond 20 in `f64`, 10 in `f32`; `exp` and `expm1` just past
 //! overflow and underflow); NaN stays NaN. Measured error against glibc, in
-//! the unit tests: `tanh` at most 3 ulp in `f64`, 2 in `f32`; `exp` at most 1 ulp and
-//! `expm1` at most 2 in both (glibc's are within 1).
+//! the unit tests: `tanh` at most 3 ulp in `f64`, 2 in `f32`; `exp` at most
+//! 1 ulp and `expm1` at most 2 in both (glibc's are within 1).
 //! Speed (criterion, `activation` group, 64,000 values, the 2-vCPU EPYC with
 //! AVX2): `tanh` 3.4 ns per value in `f64` and 1.1 ns in `f32`, against 28
 //! and 19 ns for glibc's `tanh` measured in the same run. The one division is
@@ -45,6 +47,9 @@ pub trait Elementary: Copy {
     fn exp_m1_vectorisable(x: Self) -> Self;
     #[doc(hidden)]
     fn erfc_vectorisable(x: Self) -> Self;
+    /// `ln(1 + y)` for `y` in `[0, 1]` only (softplus's `ln(1 + e^-|x|)`).
+    #[doc(hidden)]
+    fn ln_1p_unit_vectorisable(y: Self) -> Self;
 }
 
 /// `1/n!` for n = 2..=13: the Taylor coefficients of `expm1` after the linear term.
@@ -182,6 +187,56 @@ macro_rules! exp_family {
     };
 }
 
+/// `2/3, 2/5, 2/7, ...`: `2 atanh s = 2s + s^3 P(s^2)`, `P` these, to the
+/// twelfth (`f64`) or seventh (`f32`) term; `|s| <= 0.172` makes the next
+/// term under 1e-19 (`f64`) or 1e-10 (`f32`) relative.
+const ATANH_TERMS: [f64; 12] = [
+    2.0 / 3.0,
+    2.0 / 5.0,
+    2.0 / 7.0,
+    2.0 / 9.0,
+    2.0 / 11.0,
+    2.0 / 13.0,
+    2.0 / 15.0,
+    2.0 / 17.0,
+    2.0 / 19.0,
+    2.0 / 21.0,
+    2.0 / 23.0,
+    2.0 / 25.0,
+];
+
+/// `ATANH_TERMS` to the seventh, in `f32`.
+const ATANH_TERMS_F32: [f32; 7] = [
+    ATANH_TERMS[0] as f32,
+    ATANH_TERMS[1] as f32,
+    ATANH_TERMS[2] as f32,
+    ATANH_TERMS[3] as f32,
+    ATANH_TERMS[4] as f32,
+    ATANH_TERMS[5] as f32,
+    ATANH_TERMS[6] as f32,
+];
+
+/// `ln(1 + y)` for `y` in `[0, 1]`: `u = 1 + y` rounded, with its rounding
+/// error `c = y - (u - 1)` exactly; `u = 2^k m`, `k` 0 or 1, `m` in `[1/sqrt
+/// 2, sqrt 2]`; `ln m = 2 atanh s`, `s = (m - 1) / (m + 1)`, `m - 1` exact; and
+/// `ln(1 + y) = k ln 2 + ln m + c / u`. NaN stays NaN.
+macro_rules! ln_1p_unit {
+    ($t:ty, $terms:expr, $ln2_hi:expr, $ln2_lo:expr) => {
+        #[inline(always)]
+        fn ln_1p_unit_vectorisable(y: $t) -> $t {
+            let u = 1.0 + y;
+            let c = y - (u - 1.0);
+            let halve = u > core::f64::consts::SQRT_2 as $t;
+            let m = if halve { 0.5 * u } else { u };
+            let s = (m - 1.0) / (m + 1.0);
+            let s2 = s * s;
+            let ln_m = 2.0 * s + (s * s2) * estrin(s2, &$terms);
+            let (k_hi, k_lo) = if halve { ($ln2_hi, $ln2_lo) } else { (0.0, 0.0) };
+            k_hi + (ln_m + (k_lo + c / u))
+        }
+    };
+}
+
 impl Elementary for f64 {
     #[inline(always)]
     fn tanh_vectorisable(x: f64) -> f64 {
@@ -199,6 +254,13 @@ impl Elementary for f64 {
     fn erfc_vectorisable(x: f64) -> f64 {
         erfc::erfc_f64(x)
     }
+
+    ln_1p_unit!(
+        f64,
+        ATANH_TERMS,
+        f64::from_bits(0x3fe6_2e42_fee0_0000),
+        f64::from_bits(0x3dea_39ef_3579_3c76)
+    );
 }
 
 impl Elementary for f32 {
@@ -218,6 +280,8 @@ impl Elementary for f32 {
     fn erfc_vectorisable(x: f32) -> f32 {
         erfc::erfc_f32(x)
     }
+
+    ln_1p_unit!(f32, ATANH_TERMS_F32, f32::from_bits(0x3f31_7200), f32::from_bits(0x35bf_be8e));
 }
 
 #[cfg(test)]
@@ -349,6 +413,37 @@ mod tests {
             }
         }
         assert!(worst.0 <= 4, "erfc: {} ulp at {:e}", worst.0, worst.1);
+    }
+
+    #[test]
+    fn ln_1p_unit_is_within_two_ulp() {
+        // A million points evenly spaced, and a geometric sweep from 1e-300.
+        let mut worst = (0, 0.0);
+        let geometric = core::iter::successors(Some(1e-300_f64), |x| Some(x * 1.000_1));
+        for v in
+            (0..=1_000_000).map(|k| f64::from(k) / 1e6).chain(geometric.take_while(|&x| x < 1.0))
+        {
+            let d = ulps64(f64::ln_1p_unit_vectorisable(v), v.ln_1p());
+            if d > worst.0 {
+                worst = (d, v);
+            }
+        }
+        assert!(worst.0 <= 2, "f64: {} ulp at {:e}", worst.0, worst.1);
+        // Every 29th f32 in [0, 1].
+        let mut worst = (0, 0.0_f32);
+        for bits in (0..=f32::to_bits(1.0)).step_by(29) {
+            let v = f32::from_bits(bits);
+            let exact = f64::from(v).ln_1p() as f32;
+            let d =
+                (f32::ln_1p_unit_vectorisable(v).to_bits() as i32).abs_diff(exact.to_bits() as i32);
+            if d > worst.0 {
+                worst = (d, v);
+            }
+        }
+        assert!(worst.0 <= 2, "f32: {} ulp at {:e}", worst.0, worst.1);
+        assert_eq!(f64::ln_1p_unit_vectorisable(0.0), 0.0);
+        assert_eq!(f64::ln_1p_unit_vectorisable(1.0), core::f64::consts::LN_2);
+        assert!(f32::ln_1p_unit_vectorisable(f32::NAN).is_nan());
     }
 
     #[test]
