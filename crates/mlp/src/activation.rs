@@ -286,37 +286,16 @@ impl Activation {
 /// formula inlined and vectorises.
 macro_rules! specialise {
     ($activation:expr, |$a:ident| $body:expr) => {
+        specialise!(@arms $activation, $a, $body, [Relu, Tanh, Sigmoid, Identity, Silu, Gelu, Softplus])
+    };
+    (@arms $activation:expr, $a:ident, $body:expr, [$($variant:ident),*]) => {
         match $activation {
-            Activation::Relu => {
-                let $a = Activation::Relu;
+            $(Activation::$variant => {
+                let $a = Activation::$variant;
                 $body
-            }
-            Activation::Tanh => {
-                let $a = Activation::Tanh;
-                $body
-            }
-            Activation::Sigmoid => {
-                let $a = Activation::Sigmoid;
-                $body
-            }
-            Activation::Identity => {
-                let $a = Activation::Identity;
-                $body
-            }
-            Activation::Silu => {
-                let $a = Activation::Silu;
-                $body
-            }
+            })*
             Activation::Elu { alpha } => {
                 let $a = Activation::Elu { alpha };
-                $body
-            }
-            Activation::Gelu => {
-                let $a = Activation::Gelu;
-                $body
-            }
-            Activation::Softplus => {
-                let $a = Activation::Softplus;
                 $body
             }
             other => {

@@ -156,28 +156,14 @@ macro_rules! exp_family {
     ($t:ty, $reduce:ident, $pow2:ident, low: $low:expr, m1_low: $m1_low:expr, high: $high:expr) => {
         #[inline(always)]
         fn exp_vectorisable(x: $t) -> $t {
-            let x = if x < $low {
-                $low
-            } else if x > $high {
-                $high
-            } else {
-                x
-            };
-            let (k, e) = $reduce(x);
+            let (k, e) = $reduce(x.clamp($low, $high)); // NaN stays NaN
             let (s1, s2) = ($pow2(k >> 1), $pow2(k - (k >> 1)));
             (s1 * e + s1) * s2
         }
 
         #[inline(always)]
         fn exp_m1_vectorisable(x: $t) -> $t {
-            let clamped = if x < $m1_low {
-                $m1_low
-            } else if x > $high {
-                $high
-            } else {
-                x
-            };
-            let (k, e) = $reduce(clamped);
+            let (k, e) = $reduce(x.clamp($m1_low, $high));
             let (k1, k2) = (k >> 1, k - (k >> 1));
             let (s1, s2) = ($pow2(k1), $pow2(k2));
             let m = (s1 * e + (s1 - $pow2(-k2))) * s2;
