@@ -12,7 +12,10 @@ CPUs (so "1 thread" means one core for every side), with the side's own
 thread settings: mlp's `threads` argument, torch.set_num_threads, XLA's
 intra-op pool. For each workload the sides are run in turn, round after
 round, and the medians of all runs are compared. The table goes to stdout,
-bench/results.md and (by hand) docs/PERFORMANCE.md.
+bench/results.md and, after a run of every workload, into docs/PERFORMANCE.md
+between its two `compare.py` markers (the analysis around them is written by
+hand). Both files are replaced whole, through a temporary file, so an
+interrupted run leaves the old ones intact.
 
 T shares its initial parameters (mlp-bench writes them) and checks that the
 first five losses agree; M and W use each side's own random data and
@@ -32,6 +35,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 SPECS = json.load(open(os.path.join(ROOT, "bench", "workloads.json")))
 MLP = os.path.join(ROOT, "target", "release", "mlp-bench")
+ALL = "peak,T,M,W,Ia,Ib,memory,products"
 
 
 # ---------------------------------------------------------------- worker side
@@ -364,7 +368,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--only", default="peak,T,M,W,Ia,Ib,memory,products")
+    ap.add_argument("--only", default=ALL)
     ap.add_argument("--worker", nargs="+")
     args = ap.parse_args()
     if args.worker:
@@ -460,8 +464,34 @@ def main():
     text = (f"Machine: {machine}. Medians of {rounds} rounds x {reps} runs, sides alternated; "
             f"each run in its own process pinned to as many CPUs as threads.\n\n" + "\n".join(lines))
     print(text)
-    with open(os.path.join(ROOT, "bench", "results.md"), "w") as f:
+    write_atomically(os.path.join(ROOT, "bench", "results.md"), text)
+    if set(only) >= set(ALL.split(",")):
+        into_performance_md(text)
+    else:
+        print("(only some workloads ran: docs/PERFORMANCE.md left as it was)", file=sys.stderr)
+
+
+BEGIN = "<!-- bench/compare.py writes from here: the latest run of every workload -->"
+END = "<!-- bench/compare.py writes up to here -->"
+
+
+def write_atomically(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
         f.write(text)
+    os.replace(tmp, path)
+
+
+def into_performance_md(text):
+    """Replaces what lies between BEGIN and END in docs/PERFORMANCE.md."""
+    path = os.path.join(ROOT, "docs", "PERFORMANCE.md")
+    doc = open(path).read()
+    if doc.count(BEGIN) != 1 or doc.count(END) != 1 or doc.index(BEGIN) > doc.index(END):
+        sys.exit(f"{path}: expected one {BEGIN!r} line and, after it, one {END!r} line; not written")
+    head, rest = doc.split(BEGIN)
+    _, tail = rest.split(END)
+    stamp = time.strftime("%Y-%m-%d", time.gmtime())
+    write_atomically(path, f"{head}{BEGIN}\n\nRun of {stamp}. {text.rstrip()}\n\n{END}{tail}")
 
 
 if __name__ == "__main__":
