@@ -115,13 +115,17 @@ fn pow2_f32(k: i32) -> f32 {
     f32::from_bits(((k + 127) as u32) << 23)
 }
 
+/// ln 2 split so that `k * LN2_HI` is exact for `|k| < 2^11` (fdlibm's
+/// constants), in `f64` and `f32`: the reductions and `ln(1 + y)` share them.
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+const LN2_HI_F32: f32 = f32::from_bits(0x3f31_7200);
+const LN2_LO_F32: f32 = f32::from_bits(0x35bf_be8e);
+
 /// `y = k ln 2 + r`, `|r| <= ln 2 / 2`: returns `k` and `expm1(r)`.
 /// Needs `|y| < 2^50`; callers clamp first.
 #[inline(always)]
 fn reduce_f64(y: f64) -> (i64, f64) {
-    // ln 2 split so that k * LN2_HI is exact for |k| < 2^11 (fdlibm's constants).
-    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
-    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
     // Adding 1.5 * 2^52 rounds to an integer, which then sits in the low
     // mantissa bits: t's bits minus the shifter's are k.
     const SHIFTER: f64 = 6_755_399_441_055_744.0;
@@ -136,12 +140,10 @@ fn reduce_f64(y: f64) -> (i64, f64) {
 /// As [`reduce_f64`], in `f32`; needs `|y| < 2^21`.
 #[inline(always)]
 fn reduce_f32(y: f32) -> (i32, f32) {
-    const LN2_HI: f32 = f32::from_bits(0x3f31_7200); // k * LN2_HI exact
-    const LN2_LO: f32 = f32::from_bits(0x35bf_be8e);
     const SHIFTER: f32 = 12_582_912.0; // 1.5 * 2^23
     let t = y * core::f32::consts::LOG2_E + SHIFTER;
     let k = t - SHIFTER;
-    let r = (y - k * LN2_HI) - k * LN2_LO;
+    let r = (y - k * LN2_HI_F32) - k * LN2_LO_F32;
     // Degree 8 suffices in f32: r^9/9! < 1e-9 relative.
     let e = r + (r * r) * estrin(r, &INV_FACT_F32);
     ((t.to_bits() as i32).wrapping_sub(SHIFTER.to_bits() as i32), e)
@@ -241,12 +243,7 @@ impl Elementary for f64 {
         erfc::erfc_f64(x)
     }
 
-    ln_1p_unit!(
-        f64,
-        ATANH_TERMS,
-        f64::from_bits(0x3fe6_2e42_fee0_0000),
-        f64::from_bits(0x3dea_39ef_3579_3c76)
-    );
+    ln_1p_unit!(f64, ATANH_TERMS, LN2_HI, LN2_LO);
 }
 
 impl Elementary for f32 {
@@ -267,7 +264,7 @@ impl Elementary for f32 {
         erfc::erfc_f32(x)
     }
 
-    ln_1p_unit!(f32, ATANH_TERMS_F32, f32::from_bits(0x3f31_7200), f32::from_bits(0x35bf_be8e));
+    ln_1p_unit!(f32, ATANH_TERMS_F32, LN2_HI_F32, LN2_LO_F32);
 }
 
 #[cfg(test)]
