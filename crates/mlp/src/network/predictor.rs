@@ -151,7 +151,12 @@ impl<F: Float> FusedKernel for Forward<'_, F> {
                 }
             } else {
                 for (o, row) in out.iter_mut().zip(layer.weight.chunks_exact(n_in)) {
-                    *o = *o + dot::<F, FUSED>(row, input);
+                    let sum = if size_of::<F>() == 4 {
+                        dot::<F, 16, FUSED>(row, input)
+                    } else {
+                        dot::<F, 8, FUSED>(row, input)
+                    };
+                    *o = *o + sum;
                 }
             }
             std::mem::swap(&mut x, &mut y);
@@ -159,15 +164,16 @@ impl<F: Float> FusedKernel for Forward<'_, F> {
     }
 }
 
-/// `Σ_k w_k a_k` in eight interleaved partial sums (lane `l` takes every
-/// `k ≡ l mod 8`), added pairwise at the end: a fixed order that vectorises.
+/// `Σ_k w_k a_k` in `L` interleaved partial sums (lane `l` takes every
+/// `k ≡ l mod L`; `L` fills one AVX-512 register), then halves added
+/// pairwise: a fixed order that vectorises.
 #[inline(always)]
-fn dot<F: Float, const FUSED: bool>(w: &[F], a: &[F]) -> F {
-    let mut lanes = [F::zero(); 8];
-    let (w8, w_tail) = w.as_chunks::<8>();
-    let (a8, a_tail) = a.as_chunks::<8>();
-    for (wc, ac) in w8.iter().zip(a8) {
-        for l in 0..8 {
+fn dot<F: Float, const L: usize, const FUSED: bool>(w: &[F], a: &[F]) -> F {
+    let mut lanes = [F::zero(); L];
+    let (w_chunks, w_tail) = w.as_chunks::<L>();
+    let (a_chunks, a_tail) = a.as_chunks::<L>();
+    for (wc, ac) in w_chunks.iter().zip(a_chunks) {
+        for l in 0..L {
             lanes[l] = madd::<F, FUSED>(wc[l], ac[l], lanes[l]);
         }
     }
@@ -175,8 +181,14 @@ fn dot<F: Float, const FUSED: bool>(w: &[F], a: &[F]) -> F {
     for (&wk, &ak) in w_tail.iter().zip(a_tail) {
         tail = tail + wk * ak;
     }
-    let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
-    (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + tail
+    let mut width = L;
+    while width > 1 {
+        width /= 2;
+        for l in 0..width {
+            lanes[l] = lanes[l] + lanes[l + width];
+        }
+    }
+    lanes[0] + tail
 }
 
 /// `out += Σ_k input_k W[:, k]` over weights stored in blocks of `8 G`
