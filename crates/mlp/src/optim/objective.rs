@@ -268,17 +268,30 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
                 residuals: Vec::new(),
             });
         }
+        let (loss, scale) = (self.loss, self.scale);
+        let data = match (&self.batch, self.selected) {
+            (Some(batch), true) => batch,
+            _ => self.data,
+        };
+        // One chunk in one process (a mini-batch, a small data set): its
+        // gradient is the total, so it is written there, saving two passes
+        // over every parameter (zeroing the total, adding the chunk's part),
+        // a tenth of a step on a 3M-parameter network. The same values: the
+        // sum it skips is `0 + g`.
+        if let (1, None, Want::Gradient, Some(g)) =
+            (chunks, self.group, want, gradient.as_deref_mut())
+        {
+            let (x, y) = data.slice(lo, hi);
+            let ws = &mut self.workers[0].ws;
+            let value = net.loss_and_gradient_scaled(params, x, y, loss, scale, ws, g)?;
+            return Ok(value + self.decay(params, want, Some(g), None));
+        }
         if let Some(g) = gradient.as_deref_mut() {
             g.fill(F::zero());
         }
         if let Some(m) = jtj.as_deref_mut() {
             m.fill(F::zero());
         }
-        let (loss, scale) = (self.loss, self.scale);
-        let data = match (&self.batch, self.selected) {
-            (Some(batch), true) => batch,
-            _ => self.data,
-        };
         let run = |w: &mut Worker<F>, c: usize| -> Result<()> {
             let start = lo + c * chunk_rows;
             let end = (start + chunk_rows).min(hi);
