@@ -268,6 +268,45 @@ impl Activation {
         vectorised(BiasApply { activation: self, bias, x, y });
     }
 
+    /// As [`add_bias_and_apply`](Self::add_bias_and_apply) for a layer with
+    /// one input, whose product is an outer product: `x[r][j] = column[r]
+    /// weight[j] + bias[j]` is written in the same pass (the same roundings
+    /// as the product, one term, then the bias).
+    ///
+    /// # Panics
+    /// If `x` is not `column.len() x bias.len()`, `weight` not as long as
+    /// `bias`, or `y` neither empty nor as long as `x`.
+    pub(crate) fn outer_bias_and_apply<F: Float>(
+        self,
+        (column, weight): (&[F], &[F]),
+        bias: &[F],
+        x: &mut [F],
+        y: &mut [F],
+    ) {
+        let width = bias.len();
+        assert!(weight.len() == width && x.len() == column.len() * width, "outer: shape");
+        assert!(y.is_empty() || x.len() == y.len(), "outer_bias_and_apply: slice lengths");
+        vectorised(OuterBiasApply { activation: self, column, weight, bias, x, y });
+    }
+
+    /// `g[r][j] = column[r] weight[j] φ′(x[r][j])`: (18) through a layer with
+    /// one output, whose `Δ W` is an outer product, in one pass.
+    ///
+    /// # Panics
+    /// If `g` is not `column.len() x weight.len()`, or `x`, `y` differ from it
+    /// in length.
+    pub(crate) fn outer_backprop<F: Float>(
+        self,
+        (column, weight): (&[F], &[F]),
+        x: &[F],
+        y: &[F],
+        g: &mut [F],
+    ) {
+        assert_eq!(g.len(), column.len() * weight.len(), "outer_backprop: shape");
+        assert!(x.len() == g.len() && y.len() == g.len(), "outer_backprop: slice lengths");
+        vectorised(OuterBackprop { activation: self, column, weight, x, y, g });
+    }
+
     /// `g[k] *= φ′(x[k])`, given `y = φ(x)`: one step of (18) on a batch,
     /// `Δ^{l-1} = (Δ^l W^l) ⊙ Φ′(X^{l-1})` (MATH.md §5).
     ///
@@ -371,6 +410,63 @@ impl<F: Float> Kernel for Backprop<'_, F> {
         let Self { activation, x, y, g } = self;
         specialise!(activation, |a| for ((gk, &xk), &yk) in g.iter_mut().zip(x).zip(y) {
             *gk = *gk * a.derivative_given(xk, yk);
+        });
+    }
+}
+
+struct OuterBiasApply<'a, F> {
+    activation: Activation,
+    column: &'a [F],
+    weight: &'a [F],
+    bias: &'a [F],
+    x: &'a mut [F],
+    y: &'a mut [F],
+}
+
+impl<F: Float> Kernel for OuterBiasApply<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self { activation, column, weight, bias, x, y } = self;
+        let width = bias.len();
+        if y.is_empty() {
+            for (row, &c) in x.chunks_exact_mut(width).zip(column) {
+                for ((v, &w), &b) in row.iter_mut().zip(weight).zip(bias) {
+                    *v = c * w + b;
+                }
+            }
+            return;
+        }
+        let rows = x.chunks_exact_mut(width).zip(y.chunks_exact_mut(width)).zip(column);
+        specialise!(activation, |a| for ((row, out), &c) in rows {
+            for (((v, o), &w), &b) in row.iter_mut().zip(out).zip(weight).zip(bias) {
+                *v = c * w + b;
+                *o = a.value(*v);
+            }
+        });
+    }
+}
+
+struct OuterBackprop<'a, F> {
+    activation: Activation,
+    column: &'a [F],
+    weight: &'a [F],
+    x: &'a [F],
+    y: &'a [F],
+    g: &'a mut [F],
+}
+
+impl<F: Float> Kernel for OuterBackprop<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self { activation, column, weight, x, y, g } = self;
+        let width = weight.len();
+        let rows = g.chunks_exact_mut(width).zip(x.chunks_exact(width)).zip(y.chunks_exact(width));
+        specialise!(activation, |a| for (((g, x), y), &c) in rows.zip(column) {
+            for (((gk, &w), &xk), &yk) in g.iter_mut().zip(weight).zip(x).zip(y) {
+                *gk = c * w * a.derivative_given(xk, yk);
+            }
         });
     }
 }

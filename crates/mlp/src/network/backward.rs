@@ -148,6 +148,13 @@ impl Network {
     ) {
         let layer = self.layer(params, i);
         let b = ws.batch();
+        if layer.outputs == 1 {
+            // One output: `Δ W` is an outer product, written in the pass
+            // that multiplies by Φ′ (18).
+            let (x, a) = (ws.x(i), ws.a(i));
+            self.activations()[i].outer_backprop((delta, layer.weight), x, a, delta_prev);
+            return;
+        }
         gemm_nn(
             delta_prev,
             delta,

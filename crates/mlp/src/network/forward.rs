@@ -146,10 +146,16 @@ impl Network {
         let layer = self.layer(params, i);
         let rows = x_next.len() / layer.outputs;
         let a: &[F] = if a.is_empty() { x } else { a }; // identity: Φ(x) is x itself
-        let shape = (rows, layer.outputs, layer.inputs);
-        gemm_nt(x_next, a, layer.weight, shape, Accumulate::Overwrite, threads);
         let next = if activate_next { self.activations()[i + 1] } else { Activation::Identity };
         let a_next = if next == Activation::Identity { &mut [][..] } else { a_next };
+        if layer.inputs == 1 {
+            // One input: the product is an outer product, written in the
+            // bias pass (a product call cost more than the pass itself).
+            next.outer_bias_and_apply((a, layer.weight), layer.bias, x_next, a_next);
+            return;
+        }
+        let shape = (rows, layer.outputs, layer.inputs);
+        gemm_nt(x_next, a, layer.weight, shape, Accumulate::Overwrite, threads);
         next.add_bias_and_apply(layer.bias, x_next, a_next);
     }
 
