@@ -98,13 +98,14 @@ fn widths(spec: &Value) -> Result<Vec<usize>> {
 /// Each workload's products, GFLOP/s (best of `repeats`), on one thread;
 /// W's also on `threads` (the only workload whose products are threaded).
 pub fn measure(all: &Value, threads: usize, repeats: usize) -> Result<Value> {
-    // Rows per product as the library runs them: T in chunks, Ib in row blocks.
-    let chunk = mlp::optim::CHUNK_ROWS;
+    // Rows per product as the library runs them: T and M in chunks (M's
+    // mini-batch in two halves), W in one, Ib in row blocks.
+    let chunk = |rows: usize| mlp::optim::chunk_len(rows, mlp::optim::CHUNK_ROWS);
     let block = mlp::network::ROW_BLOCK;
     let rows = |name: &str| all[name]["batch"].as_u64().map(|v| v as usize).context("batch");
-    let t = step_products(&widths(&all["T"])?, chunk, true);
-    let m = step_products(&widths(&all["M"])?, rows("M")?, true);
-    let w = step_products(&widths(&all["W"])?, rows("W")?, true);
+    let t = step_products(&widths(&all["T"])?, chunk(usize::MAX), true);
+    let m = step_products(&widths(&all["M"])?, chunk(rows("M")?), true);
+    let w = step_products(&widths(&all["W"])?, chunk(rows("W")?), true);
     let ib = step_products(&widths(&all["Ib"])?, block, false);
     Ok(json!({
         "T_f64": rate::<f64>(&t, 1, repeats),

@@ -230,7 +230,8 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 5)]
     pub max_backoffs: usize,
     /// Rows per chunk of a batch; sums add whole chunks in order, so this
-    /// is part of the result (at the rounding level).
+    /// is part of the result (at the rounding level). A mini-batch of fewer
+    /// rows is cut in two halves of at least 64 rows each, for two threads.
     #[arg(long, default_value_t = mlp::optim::CHUNK_ROWS)]
     pub chunk_rows: usize,
     /// Train as one rank of an MPI job (`mpirun -n K mlp train ... --distributed`);

@@ -32,7 +32,7 @@ pub use gradient_descent::{GradientDescent, GradientDescentConfig};
 pub use lbfgs::{Lbfgs, LbfgsConfig};
 pub use levenberg_marquardt::{LevenbergMarquardt, LevenbergMarquardtConfig};
 pub use line_search::{Backtracking, LineStep, StrongWolfe};
-pub use objective::{CHUNK_ROWS, NetworkObjective};
+pub use objective::{CHUNK_ROWS, MIN_HALF_ROWS, NetworkObjective, chunk_len};
 pub use rprop::{Rprop, RpropConfig};
 pub use sgd::{Momentum, Sgd, SgdConfig};
 

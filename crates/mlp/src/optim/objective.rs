@@ -1,10 +1,11 @@
 //! [`NetworkObjective`]: a network, a data set and a loss as an [`Objective`].
 //!
 //! The data set is evaluated in fixed chunks of rows (`chunk_rows`, 256 by
-//! default), each into its own buffer, and the chunks' losses and gradients
-//! are added in chunk order. Threads only decide which chunks run at the same
-//! time, never the order of any sum, so the result is bitwise the same for
-//! any number of threads; `chunk_rows` is part of the result's definition.
+//! default; a mini-batch of fewer rows is cut in two, see [`chunk_len`]),
+//! each into its own buffer, and the chunks' losses and gradients are added
+//! in chunk order. Threads only decide which chunks run at the same time,
+//! never the order of any sum, so the result is bitwise the same for any
+//! number of threads; the chunks are part of the result's definition.
 //! The same scheme extends to several processes summing their chunks
 //! ([`with_group`](NetworkObjective::with_group), [`crate::distributed`]).
 
@@ -19,6 +20,26 @@ use crate::network::{Network, Workspace};
 
 /// Default rows per chunk.
 pub const CHUNK_ROWS: usize = 256;
+
+/// The fewest rows of each half when a mini-batch is cut in two ([`chunk_len`]).
+pub const MIN_HALF_ROWS: usize = 64;
+
+/// Rows per chunk for a batch of `rows`: `chunk_rows`, except that a batch
+/// of fewer rows (a mini-batch) is cut into two halves (the first one row
+/// longer if `rows` is odd) when each has at least [`MIN_HALF_ROWS`].
+///
+/// Why: a mini-batch in one chunk leaves a second thread nothing but the
+/// threading inside its matrix products, which at mini-batch sizes gains
+/// nothing (workload M, batch 128 on 784-256-128-10: 2 threads no faster
+/// than 1). Two halves run side by side. At one thread the halves cost one
+/// extra pass adding the second half's gradient (the first is written
+/// straight into the total); products of 64 rows or more run at about the
+/// speed of products of 128 (docs/PERFORMANCE.md, "Mini-batches in two halves").
+/// The rule depends on `rows` alone, never on threads, so results do not either.
+#[must_use]
+pub fn chunk_len(rows: usize, chunk_rows: usize) -> usize {
+    if rows < chunk_rows && rows >= 2 * MIN_HALF_ROWS { rows.div_ceil(2) } else { chunk_rows }
+}
 
 /// A network on a data set with a loss, plus optional L2 weight decay
 /// `(λ/2) Σ w²` over the weights (not the biases).
@@ -190,7 +211,8 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
         self
     }
 
-    /// Rows per chunk (changes results at the rounding level).
+    /// Rows per chunk (changes results at the rounding level); a smaller
+    /// mini-batch is cut in two as [`chunk_len`] says.
     #[must_use]
     pub fn with_chunk_rows(mut self, rows: usize) -> Self {
         self.chunk_rows = rows.max(1);
@@ -246,7 +268,7 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
         mut jtj: Option<&mut [F]>,
     ) -> Result<F> {
         let rows = self.active().rows();
-        let chunk_rows = self.chunk_rows;
+        let chunk_rows = chunk_len(rows, self.chunk_rows);
         let (lo, hi) = self.group.map_or((0, rows), |g| g.own_rows(rows, chunk_rows));
         // One (empty) chunk for an empty data set, none for a rank without rows.
         let chunks = (hi - lo).div_ceil(chunk_rows).max(usize::from(self.group.is_none()));
@@ -273,26 +295,20 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
             (Some(batch), true) => batch,
             _ => self.data,
         };
-        // One chunk in one process (a mini-batch, a small data set): its
-        // gradient is the total, so it is written there, saving two passes
-        // over every parameter (zeroing the total, adding the chunk's part),
-        // a tenth of a step on a 3M-parameter network. The same values: the
-        // sum it skips is `0 + g`.
-        if let (1, None, Want::Gradient, Some(g)) =
-            (chunks, self.group, want, gradient.as_deref_mut())
-        {
-            let (x, y) = data.slice(lo, hi);
-            let ws = &mut self.workers[0].ws;
-            let value = net.loss_and_gradient_scaled(params, x, y, loss, scale, ws, g)?;
-            return Ok(value + self.decay(params, want, Some(g), None));
-        }
-        if let Some(g) = gradient.as_deref_mut() {
+        // In one process the first chunk's gradient is the total's first
+        // term, so it is written straight there: no zeroing and no adding of
+        // that chunk, two passes fewer over every parameter (a tenth of a
+        // step on a 3M-parameter network). The same values: the sum it skips
+        // is `0 + g`.
+        let direct = self.group.is_none() && want == Want::Gradient && gradient.is_some();
+        if let Some(g) = gradient.as_deref_mut().filter(|_| !direct) {
             g.fill(F::zero());
         }
         if let Some(m) = jtj.as_deref_mut() {
             m.fill(F::zero());
         }
-        let run = |w: &mut Worker<F>, c: usize| -> Result<()> {
+        // `into`: where the chunk's gradient goes, if not into its own part.
+        let run = |w: &mut Worker<F>, c: usize, into: Option<&mut [F]>| -> Result<()> {
             let start = lo + c * chunk_rows;
             let end = (start + chunk_rows).min(hi);
             let (x, y) = data.slice(start, end);
@@ -309,7 +325,7 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
                     loss,
                     scale,
                     &mut w.ws,
-                    &mut part.gradient,
+                    into.unwrap_or(&mut part.gradient),
                 )?,
                 Want::Jacobian => {
                     let m = (end - start) * nl;
@@ -342,21 +358,32 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
         for first in (0..chunks).step_by(threads) {
             let wave = first..chunks.min(first + threads);
             let workers = &mut self.workers[..wave.len()];
-            if wave.len() == 1 {
-                run(&mut workers[0], first)?;
+            let into = if direct && first == 0 { gradient.as_deref_mut() } else { None };
+            let (head, tail) = workers.split_first_mut().expect("a wave has a chunk");
+            if tail.is_empty() {
+                run(head, first, into)?;
             } else {
                 // rayon's pool, not fresh threads: spawning threads for each
                 // mini-batch cost more than the batch (measured on workload M).
                 use rayon::prelude::*;
-                workers
-                    .par_iter_mut()
-                    .zip(wave.clone().into_par_iter())
-                    .map(|(w, c)| run(w, c))
-                    .collect::<Result<Vec<()>>>()?;
+                let (a, b) = rayon::join(
+                    || run(head, first, into),
+                    || {
+                        let rest = wave.start + 1..wave.end;
+                        tail.par_iter_mut()
+                            .zip(rest.into_par_iter())
+                            .map(|(w, c)| run(w, c, None))
+                            .collect::<Result<Vec<()>>>()
+                    },
+                );
+                a?;
+                b?;
             }
             // Reduce in chunk order: the sums do not depend on the thread count.
-            for w in workers.iter() {
-                if defer {
+            for (c, w) in wave.zip(workers.iter()) {
+                if direct && c == 0 {
+                    total = total + w.part.loss;
+                } else if defer {
                     if self.pending.len() == pending {
                         self.pending.push(w.part.clone());
                     } else {

@@ -145,7 +145,10 @@ pub struct TrainConfig {
     pub on_divergence: OnDivergence,
     /// Rows per chunk of a batch: sums over rows add whole chunks in chunk
     /// order, so this is part of the result's definition, at the rounding
-    /// level (default [`CHUNK_ROWS`](crate::optim::CHUNK_ROWS), 256). The
+    /// level (default [`CHUNK_ROWS`](crate::optim::CHUNK_ROWS), 256). A
+    /// mini-batch of fewer rows is cut in two halves when each has at least
+    /// 64 rows ([`chunk_len`](crate::optim::chunk_len)), so that two threads
+    /// share it. The
     /// exact distributed reduction hands out whole chunks, so a batch needs
     /// as many chunks as ranks to keep them all busy.
     pub chunk_rows: usize,

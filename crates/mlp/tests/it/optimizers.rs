@@ -4,8 +4,8 @@
 //! and results do not depend on the number of threads.
 
 use mlp::optim::{
-    AdamConfig, GradientDescentConfig, LbfgsConfig, LevenbergMarquardtConfig, Momentum,
-    NetworkObjective, RpropConfig, SgdConfig,
+    AdamConfig, CHUNK_ROWS, GradientDescentConfig, LbfgsConfig, LevenbergMarquardtConfig,
+    MIN_HALF_ROWS, Momentum, NetworkObjective, RpropConfig, SgdConfig,
 };
 use mlp::{
     Activation, BiasInit, Dataset, Float, Init, InitConfig, Loss, Network, Objective,
@@ -255,7 +255,8 @@ fn one_and_two_threads_give_bitwise_identical_parameters() {
     }
 }
 
-/// A mini-batch smaller than one chunk hands its threads to the matrix
+/// A mini-batch too small to cut in two (fewer than twice
+/// `MIN_HALF_ROWS` rows) is one chunk and hands its threads to the matrix
 /// products (1024 wide here, above the threading threshold): the gradient
 /// must not change by a bit.
 #[test]
@@ -267,7 +268,7 @@ fn threaded_products_give_bitwise_identical_minibatch_gradients() {
     let classes: Vec<usize> = (0..rows).map(|_| rng.below(10) as usize).collect();
     let data = Dataset::new(x, 1024, TargetData::Classes(classes)).unwrap();
     let params = Params::<f32>::init(&net, Init::HeNormal, 2).unwrap();
-    let batch: Vec<usize> = (0..128).map(|k| (k * 7) % rows).collect();
+    let batch: Vec<usize> = (0..2 * MIN_HALF_ROWS - 1).map(|k| (k * 7) % rows).collect();
     let gradient = |threads: usize| {
         let mut objective = NetworkObjective::new(&net, &data, Loss::SoftmaxCrossEntropy)
             .unwrap()
@@ -327,4 +328,52 @@ fn settings_out_of_range_are_errors_naming_the_field() {
         .unwrap();
     let err = lm.step(&mut objective, &mut params).unwrap_err();
     assert!(err.to_string().contains("not a sum of squares"), "{err}");
+}
+
+/// A mini-batch of at least twice `MIN_HALF_ROWS` rows is two chunks, its
+/// halves (the first one row longer): its loss and gradient are the first
+/// half's plus the second's, bit for bit, at any number of threads.
+#[test]
+fn a_minibatch_is_the_sum_of_its_two_halves_at_any_thread_count() {
+    let net = Network::with_hidden_activation(&[5, 24, 3], Activation::Tanh).unwrap();
+    let mut rng = mlp::Rng::new(4);
+    let rows = 400;
+    let x: Vec<f64> = (0..rows * 5).map(|_| rng.normal()).collect();
+    let y: Vec<f64> = (0..rows * 3).map(|_| rng.normal()).collect();
+    let data = Dataset::new(x, 5, TargetData::Values { values: y, width: 3 }).unwrap();
+    let params = Params::<f64>::init(&net, Init::XavierNormal, 6).unwrap();
+    let batch: Vec<usize> = (0..201).map(|k| (k * 13) % rows).collect();
+    assert_eq!(mlp::optim::chunk_len(batch.len(), CHUNK_ROWS), 101);
+    let p = net.num_params();
+    // The notes' S, a plain sum (scale 1 for any batch), so that the parts add up.
+    let evaluate = |rows: &[usize], threads: usize| {
+        let mut objective =
+            NetworkObjective::new(&net, &data, Loss::SumOfSquares).unwrap().with_threads(threads);
+        objective.select(Some(rows));
+        let mut grad = vec![0.0; p];
+        let loss = objective.loss_and_gradient(&params, &mut grad).unwrap();
+        (loss, grad)
+    };
+    let (loss1, grad1) = evaluate(&batch[..101], 1);
+    let (loss2, grad2) = evaluate(&batch[101..], 1);
+    let bits = |v: &[f64]| v.iter().map(|g| g.to_bits()).collect::<Vec<_>>();
+    let sum: Vec<f64> = grad1.iter().zip(&grad2).map(|(a, b)| a + b).collect();
+    for threads in [1, 2, 3] {
+        let (loss, grad) = evaluate(&batch, threads);
+        assert_eq!((loss1 + loss2).to_bits(), loss.to_bits(), "loss, {threads} threads");
+        assert_eq!(bits(&sum), bits(&grad), "gradient, {threads} threads");
+    }
+}
+
+#[test]
+fn only_minibatches_of_two_full_halves_are_cut() {
+    use mlp::optim::chunk_len;
+    let half = MIN_HALF_ROWS;
+    assert_eq!(chunk_len(2 * half - 1, CHUNK_ROWS), CHUNK_ROWS, "too small to cut: one chunk");
+    assert_eq!(chunk_len(2 * half, CHUNK_ROWS), half);
+    assert_eq!(chunk_len(2 * half + 1, CHUNK_ROWS), half + 1, "the first half takes the odd row");
+    assert_eq!(chunk_len(CHUNK_ROWS - 1, CHUNK_ROWS), CHUNK_ROWS / 2);
+    assert_eq!(chunk_len(CHUNK_ROWS, CHUNK_ROWS), CHUNK_ROWS, "a whole chunk stays whole");
+    assert_eq!(chunk_len(10 * CHUNK_ROWS, CHUNK_ROWS), CHUNK_ROWS);
+    assert_eq!(chunk_len(1000, 16), 16, "a chosen chunk length rules above it");
 }
