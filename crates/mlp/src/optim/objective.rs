@@ -47,8 +47,9 @@ pub fn chunk_len(rows: usize, chunk_rows: usize) -> usize {
 pub struct NetworkObjective<'a, F: Float> {
     net: &'a Network,
     data: &'a Dataset<F>,
-    /// The selected rows when evaluating a mini-batch ([`select`](Self::select)).
-    batch: Option<Dataset<F>>,
+    /// The indices of the selected rows when evaluating a mini-batch
+    /// ([`select`](Self::select)).
+    batch: Vec<usize>,
     selected: bool,
     loss: Loss,
     scale: f64,
@@ -68,6 +69,8 @@ pub struct NetworkObjective<'a, F: Float> {
 #[derive(Debug)]
 struct Worker<F> {
     ws: Workspace<F>,
+    /// A mini-batch chunk's rows, gathered by the thread that evaluates it.
+    rows: Option<Dataset<F>>,
     part: Part<F>,
     jacobian: Vec<F>,
     residuals: Vec<F>,
@@ -173,7 +176,7 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
         Ok(Self {
             net,
             data,
-            batch: None,
+            batch: Vec::new(),
             selected: false,
             loss,
             scale: loss.scale(data.rows(), net.outputs()),
@@ -231,14 +234,17 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
 
     /// Restricts the objective to the rows `rows` of the data set (a
     /// mini-batch, normalised by its own count), or with `None` restores the
-    /// whole data set. The rows are copied into a buffer reused from call to
-    /// call, so a training loop allocates only while batches grow.
+    /// whole data set. Each chunk of the mini-batch copies its rows into a
+    /// buffer of its own when it is evaluated, on the thread evaluating it
+    /// (the copy is shared by the threads, and the rows are in cache for the
+    /// first product); buffers are reused from call to call, so a training
+    /// loop allocates only while batches grow.
     pub fn select(&mut self, rows: Option<&[usize]>) {
         let outputs = self.net.outputs();
         match rows {
             Some(rows) => {
-                let batch = self.batch.get_or_insert_with(|| self.data.gather(&[]));
-                self.data.gather_into(rows, batch);
+                self.batch.clear();
+                self.batch.extend_from_slice(rows);
                 self.scale = self.loss.scale(rows.len(), outputs);
             }
             None => {
@@ -249,11 +255,9 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
         self.selected = rows.is_some();
     }
 
-    fn active(&self) -> &Dataset<F> {
-        match (&self.batch, self.selected) {
-            (Some(batch), true) => batch,
-            _ => self.data,
-        }
+    /// Rows of the selected mini-batch, or of the whole data set.
+    fn active_rows(&self) -> usize {
+        if self.selected { self.batch.len() } else { self.data.rows() }
     }
 
     fn num_weights(&self) -> usize {
@@ -267,7 +271,7 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
         mut gradient: Option<&mut [F]>,
         mut jtj: Option<&mut [F]>,
     ) -> Result<F> {
-        let rows = self.active().rows();
+        let rows = self.active_rows();
         let chunk_rows = chunk_len(rows, self.chunk_rows);
         let (lo, hi) = self.group.map_or((0, rows), |g| g.own_rows(rows, chunk_rows));
         // One (empty) chunk for an empty data set, none for a rank without rows.
@@ -285,16 +289,14 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
             let chunk = chunk_rows.min(rows);
             self.workers.push(Worker {
                 ws: Workspace::new(net, chunk).with_threads(product_threads),
+                rows: None,
                 part: Part { loss: F::zero(), gradient: vec![F::zero(); p], jtj: Vec::new() },
                 jacobian: Vec::new(),
                 residuals: Vec::new(),
             });
         }
         let (loss, scale) = (self.loss, self.scale);
-        let data = match (&self.batch, self.selected) {
-            (Some(batch), true) => batch,
-            _ => self.data,
-        };
+        let (data, picked) = (self.data, self.selected.then_some(&self.batch[..]));
         // In one process the first chunk's gradient is the total's first
         // term, so it is written straight there: no zeroing and no adding of
         // that chunk, two passes fewer over every parameter (a tenth of a
@@ -311,7 +313,14 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
         let run = |w: &mut Worker<F>, c: usize, into: Option<&mut [F]>| -> Result<()> {
             let start = lo + c * chunk_rows;
             let end = (start + chunk_rows).min(hi);
-            let (x, y) = data.slice(start, end);
+            let (x, y) = match picked {
+                Some(indices) => {
+                    let rows = w.rows.get_or_insert_with(|| data.gather(&[]));
+                    data.gather_into(&indices[start..end], rows);
+                    rows.slice(0, end - start)
+                }
+                None => data.slice(start, end),
+            };
             let part = &mut w.part;
             part.loss = match want {
                 Want::Loss => {
@@ -461,7 +470,7 @@ impl<F: Float> Objective<F> for NetworkObjective<'_, F> {
     /// weight decay is on, so that `Σ r²` is the loss.
     fn num_residuals(&self) -> Option<usize> {
         let decay_rows = if self.weight_decay > 0.0 { self.num_weights() } else { 0 };
-        self.loss.is_least_squares().then(|| self.active().rows() * self.net.outputs() + decay_rows)
+        self.loss.is_least_squares().then(|| self.active_rows() * self.net.outputs() + decay_rows)
     }
 
     fn residuals_and_jacobian(
@@ -480,7 +489,13 @@ impl<F: Float> Objective<F> for NetworkObjective<'_, F> {
                     .into(),
             });
         }
-        let data = self.active();
+        let gathered;
+        let data = if self.selected {
+            gathered = self.data.gather(&self.batch);
+            &gathered
+        } else {
+            self.data
+        };
         let (p, m) = (self.net.num_params(), data.rows() * self.net.outputs());
         let mut ws = Workspace::new(self.net, data.rows());
         let (x, y) = data.slice(0, data.rows());
