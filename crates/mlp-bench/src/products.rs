@@ -103,7 +103,7 @@ pub fn measure(all: &Value, threads: usize, repeats: usize) -> Result<Value> {
     let chunk = |rows: usize| mlp::optim::chunk_len(rows, mlp::optim::CHUNK_ROWS);
     let block = mlp::network::ROW_BLOCK;
     let rows = |name: &str| all[name]["batch"].as_u64().map(|v| v as usize).context("batch");
-    let t = step_products(&widths(&all["T"])?, chunk(usize::MAX), true);
+    let t = step_products(&widths(&all["T"])?, mlp::optim::CHUNK_ROWS, true); // 1000 rows: whole chunks
     let m = step_products(&widths(&all["M"])?, chunk(rows("M")?), true);
     let w = step_products(&widths(&all["W"])?, chunk(rows("W")?), true);
     let ib = step_products(&widths(&all["Ib"])?, block, false);

@@ -33,8 +33,8 @@ pub const MIN_HALF_ROWS: usize = 64;
 /// nothing (workload M, batch 128 on 784-256-128-10: 2 threads no faster
 /// than 1). Two halves run side by side. At one thread the halves cost one
 /// extra pass adding the second half's gradient (the first is written
-/// straight into the total); products of 64 rows or more run at about the
-/// speed of products of 128 (docs/PERFORMANCE.md, "Mini-batches in two halves").
+/// straight into the total), and M at one thread measured no slower
+/// (docs/PERFORMANCE.md, "Mini-batches in two halves").
 /// The rule depends on `rows` alone, never on threads, so results do not either.
 #[must_use]
 pub fn chunk_len(rows: usize, chunk_rows: usize) -> usize {
