@@ -72,6 +72,7 @@ pub mod metrics;
 pub mod model_file;
 pub mod network;
 pub mod optim;
+mod parallel;
 pub mod prediction;
 pub mod rng;
 mod serde_float;

@@ -96,24 +96,26 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         }
         let c = &self.config;
         self.t += 1;
-        let (b1, b2) = (F::cast(c.beta1), F::cast(c.beta2));
-        let (one, lr, eps, wd) =
-            (F::one(), F::cast(c.learning_rate), F::cast(c.epsilon), F::cast(c.weight_decay));
-        let correction1 = F::cast(1.0 - c.beta1.powi(self.t));
-        let correction2 = F::cast(1.0 - c.beta2.powi(self.t));
-        for (((p, &g), m), v) in
-            params.iter_mut().zip(&self.gradient).zip(&mut self.m).zip(&mut self.v)
-        {
-            let g = match self.decay {
-                Decay::L2 => g + wd * *p,
-                Decay::Decoupled => {
-                    *p = *p * (one - lr * wd);
-                    g
-                }
-            };
-            *m = b1 * *m + (one - b1) * g;
-            *v = b2 * *v + (one - b2) * g * g;
-            *p = *p - lr * (*m / correction1) / ((*v / correction2).sqrt() + eps);
+        let update = Update {
+            decay: self.decay,
+            b1: F::cast(c.beta1),
+            b2: F::cast(c.beta2),
+            lr: F::cast(c.learning_rate),
+            eps: F::cast(c.epsilon),
+            wd: F::cast(c.weight_decay),
+            correction1: F::cast(1.0 - c.beta1.powi(self.t)),
+            correction2: F::cast(1.0 - c.beta2.powi(self.t)),
+        };
+        let run = |p: &mut [F], g: &[F], m: &mut [F], v: &mut [F]| {
+            crate::simd::vectorised(Slices { update, p, g, m, v });
+        };
+        match crate::parallel::piece_len(params.len(), objective.threads()) {
+            None => run(params, &self.gradient, &mut self.m, &mut self.v),
+            Some(n) => {
+                let items = params.chunks_mut(n).zip(self.gradient.chunks(n));
+                let items = items.zip(self.m.chunks_mut(n).zip(self.v.chunks_mut(n)));
+                crate::parallel::pieces(items, |((p, g), (m, v))| run(p, g, m, v));
+            }
         }
         Ok(outcome)
     }
@@ -135,5 +137,48 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         self.m.copy_from_slice(m);
         self.v.copy_from_slice(v);
         Ok(())
+    }
+}
+
+/// One step's constants of the update.
+#[derive(Clone, Copy)]
+struct Update<F> {
+    decay: Decay,
+    b1: F,
+    b2: F,
+    lr: F,
+    eps: F,
+    wd: F,
+    correction1: F,
+    correction2: F,
+}
+
+/// The update over one piece of the parameters, as a vectorised kernel.
+struct Slices<'a, F> {
+    update: Update<F>,
+    p: &'a mut [F],
+    g: &'a [F],
+    m: &'a mut [F],
+    v: &'a mut [F],
+}
+
+impl<F: Float> crate::simd::Kernel for Slices<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Update { decay, b1, b2, lr, eps, wd, correction1, correction2 } = self.update;
+        let one = F::one();
+        for (((p, &g), m), v) in self.p.iter_mut().zip(self.g).zip(self.m).zip(self.v) {
+            let g = match decay {
+                Decay::L2 => g + wd * *p,
+                Decay::Decoupled => {
+                    *p = *p * (one - lr * wd);
+                    g
+                }
+            };
+            *m = b1 * *m + (one - b1) * g;
+            *v = b2 * *v + (one - b2) * g * g;
+            *p = *p - lr * (*m / correction1) / ((*v / correction2).sqrt() + eps);
+        }
     }
 }

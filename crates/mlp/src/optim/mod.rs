@@ -56,6 +56,13 @@ pub trait Objective<F: Float> {
     /// As [`loss`](Self::loss).
     fn loss_and_gradient(&mut self, params: &[F], gradient: &mut [F]) -> Result<F>;
 
+    /// How many threads the objective evaluates on: the optimizers run
+    /// their passes over the parameters on as many (which never changes
+    /// their results, [`crate::parallel`]).
+    fn threads(&self) -> usize {
+        1
+    }
+
     /// The number of residuals `m` if the loss is `Σ r²`, else `None`.
     fn num_residuals(&self) -> Option<usize>;
 
@@ -323,7 +330,8 @@ pub(crate) fn evaluate_gradient<F: Float>(
     step: f64,
 ) -> Result<StepOutcome<F>> {
     let loss = objective.loss_and_gradient(params, gradient)?;
-    let gradient_norm = norm(gradient);
+    let gradient_norm =
+        F::cast(crate::parallel::dot(gradient, gradient, objective.threads()).sqrt());
     let finite = loss.is_finite() && gradient_norm.is_finite();
     let stop = (!finite).then_some(StopReason::NonFinite);
     Ok(StepOutcome { loss, loss_after: None, gradient_norm, step, evaluations: 1, stop })
@@ -339,35 +347,7 @@ pub(crate) fn norm<F: Float>(v: &[F]) -> F {
     F::cast(dot(v, v).sqrt())
 }
 
-/// Dot product in `f64`: eight interleaved partial sums (lane `l` takes the
-/// terms `k ≡ l mod 8`, in order), added pairwise at the end. A fixed order,
-/// so results are reproducible, that vectorises: a single running sum is
-/// bound by the latency of one addition per term (measured: the gradient
-/// norm was a tenth of an SGD step on workload M).
+/// Dot product in `f64`, in the fixed order of [`crate::parallel::dot`].
 pub(crate) fn dot<F: Float>(a: &[F], b: &[F]) -> f64 {
-    assert_eq!(a.len(), b.len(), "dot: lengths");
-    crate::simd::vectorised(Dot { a, b })
-}
-
-struct Dot<'a, F> {
-    a: &'a [F],
-    b: &'a [F],
-}
-
-impl<F: Float> crate::simd::Kernel for Dot<'_, F> {
-    type Output = f64;
-    #[inline(always)]
-    fn run(self) -> f64 {
-        let mut lanes = [0.0f64; 8];
-        let (a8, a_tail) = self.a.as_chunks::<8>();
-        let (b8, b_tail) = self.b.as_chunks::<8>();
-        for (x, y) in a8.iter().zip(b8) {
-            for l in 0..8 {
-                lanes[l] += x[l].as_f64() * y[l].as_f64();
-            }
-        }
-        let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
-        let tail: f64 = a_tail.iter().zip(b_tail).map(|(x, y)| x.as_f64() * y.as_f64()).sum();
-        (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + tail
-    }
+    crate::parallel::dot(a, b, 1)
 }

@@ -87,13 +87,20 @@ struct Part<F> {
 }
 
 impl<F: Float> Part<F> {
-    fn add_to(&self, total: &mut F, gradient: Option<&mut [F]>, jtj: Option<&mut [F]>) {
+    /// Adds this part to the sums, on up to `threads` threads.
+    fn add_to(
+        &self,
+        total: &mut F,
+        gradient: Option<&mut [F]>,
+        jtj: Option<&mut [F]>,
+        threads: usize,
+    ) {
         *total = *total + self.loss;
         if let Some(g) = gradient {
-            g.iter_mut().zip(&self.gradient).for_each(|(a, &b)| *a = *a + b);
+            crate::parallel::add_assign(g, &self.gradient, threads);
         }
         if let Some(m) = jtj {
-            m.iter_mut().zip(&self.jtj).for_each(|(a, &b)| *a = *a + b);
+            crate::parallel::add_assign(m, &self.jtj, threads);
         }
     }
 }
@@ -139,7 +146,12 @@ impl<F: Float> Sums<'_, F> {
             comm.receive(self.buf, rank - 1);
             self.unpack();
             for part in parts {
-                part.add_to(&mut self.total, self.gradient.as_deref_mut(), self.jtj.as_deref_mut());
+                part.add_to(
+                    &mut self.total,
+                    self.gradient.as_deref_mut(),
+                    self.jtj.as_deref_mut(),
+                    1,
+                );
             }
             self.pack();
         }
@@ -367,27 +379,12 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
         for first in (0..chunks).step_by(threads) {
             let wave = first..chunks.min(first + threads);
             let workers = &mut self.workers[..wave.len()];
-            let into = if direct && first == 0 { gradient.as_deref_mut() } else { None };
-            let (head, tail) = workers.split_first_mut().expect("a wave has a chunk");
-            if tail.is_empty() {
-                run(head, first, into)?;
-            } else {
-                // rayon's pool, not fresh threads: spawning threads for each
-                // mini-batch cost more than the batch (measured on workload M).
-                use rayon::prelude::*;
-                let (a, b) = rayon::join(
-                    || run(head, first, into),
-                    || {
-                        let rest = wave.start + 1..wave.end;
-                        tail.par_iter_mut()
-                            .zip(rest.into_par_iter())
-                            .map(|(w, c)| run(w, c, None))
-                            .collect::<Result<Vec<()>>>()
-                    },
-                );
-                a?;
-                b?;
-            }
+            let mut into = if direct && first == 0 { gradient.as_deref_mut() } else { None };
+            // On rayon's pool, the first chunk on this thread: spawning
+            // threads for each mini-batch cost more than the batch, and
+            // sleeping while the pool works cost a fifth of it (workload M).
+            let items = workers.iter_mut().zip(wave.clone()).map(|(w, c)| (w, c, into.take()));
+            crate::parallel::side_by_side(items, |(w, c, into)| run(w, c, into))?;
             // Reduce in chunk order: the sums do not depend on the thread count.
             for (c, w) in wave.zip(workers.iter()) {
                 if direct && c == 0 {
@@ -400,7 +397,8 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
                     }
                     pending += 1;
                 } else {
-                    w.part.add_to(&mut total, gradient.as_deref_mut(), jtj.as_deref_mut());
+                    let (g, m) = (gradient.as_deref_mut(), jtj.as_deref_mut());
+                    w.part.add_to(&mut total, g, m, all_threads);
                 }
             }
         }
@@ -456,6 +454,10 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
 impl<F: Float> Objective<F> for NetworkObjective<'_, F> {
     fn num_params(&self) -> usize {
         self.net.num_params()
+    }
+
+    fn threads(&self) -> usize {
+        self.threads
     }
 
     fn loss(&mut self, params: &[F]) -> Result<F> {

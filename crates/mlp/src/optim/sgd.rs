@@ -79,15 +79,18 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
         if outcome.stop.is_some() {
             return Ok(outcome);
         }
-        let update = Update {
-            lr: F::cast(self.learning_rate),
-            momentum: self.momentum,
-            first: !self.started,
-            params,
-            gradient: &self.gradient,
-            buffer: &mut self.buffer,
+        let (lr, momentum, first) = (F::cast(self.learning_rate), self.momentum, !self.started);
+        let update = |params: &mut [F], gradient: &[F], buffer: &mut [F]| {
+            crate::simd::vectorised(Update { lr, momentum, first, params, gradient, buffer });
         };
-        crate::simd::vectorised(update);
+        match crate::parallel::piece_len(params.len(), objective.threads()) {
+            None => update(params, &self.gradient, &mut self.buffer),
+            Some(n) => {
+                let items = params.chunks_mut(n).zip(self.gradient.chunks(n));
+                let items = items.zip(self.buffer.chunks_mut(n));
+                crate::parallel::pieces(items, |((p, g), b)| update(p, g, b));
+            }
+        }
         self.started = true;
         Ok(outcome)
     }

@@ -16,7 +16,7 @@ use crate::distributed::Group;
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::network::Network;
-use crate::optim::{NetworkObjective, Objective, Optimizer, StepOutcome, StopReason, check, norm};
+use crate::optim::{NetworkObjective, Objective, Optimizer, StepOutcome, StopReason, check};
 use crate::rng::Rng;
 
 /// Trains `params` (the starting point: fresh from [`Params::init`](crate::Params::init)
@@ -479,12 +479,15 @@ impl<F: Float> Objective<F> for Clipped<'_, F> {
     fn num_params(&self) -> usize {
         self.inner.num_params()
     }
+    fn threads(&self) -> usize {
+        self.inner.threads()
+    }
     fn loss(&mut self, params: &[F]) -> Result<F> {
         self.inner.loss(params)
     }
     fn loss_and_gradient(&mut self, params: &[F], gradient: &mut [F]) -> Result<F> {
         let loss = self.inner.loss_and_gradient(params, gradient)?;
-        let n = norm(gradient).as_f64();
+        let n = crate::parallel::dot(gradient, gradient, self.inner.threads()).sqrt();
         self.raw_norm = n;
         if n > self.max_norm {
             let s = F::cast(self.max_norm / n);

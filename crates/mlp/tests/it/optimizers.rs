@@ -255,6 +255,51 @@ fn one_and_two_threads_give_bitwise_identical_parameters() {
     }
 }
 
+/// A network of more than 32,768 parameters, where the optimizers' passes
+/// over the parameters (the chunks' sum, the gradient's norm, the update)
+/// are split across the threads: ten mini-batch steps and two full-batch
+/// ones give the same bits at 1, 2 and 3 threads, parameters and gradient
+/// norms (in `f64`, where a norm summed in another order would show), for
+/// every update rule.
+#[test]
+fn passes_over_many_parameters_give_the_same_bits_at_any_thread_count() {
+    let net = Network::with_hidden_activation(&[3, 256, 256, 2], Activation::Tanh).unwrap();
+    assert!(net.num_params() > 1 << 16, "large enough to split");
+    let mut rng = mlp::Rng::new(11);
+    let rows = 600; // mini-batches of 200 rows: two halves; full batch: three chunks
+    let x: Vec<f64> = (0..rows * 3).map(|_| rng.normal()).collect();
+    let y: Vec<f64> = (0..rows * 2).map(|_| rng.normal()).collect();
+    let data = Dataset::new(x, 3, TargetData::Values { values: y, width: 2 }).unwrap();
+    let sgd = |momentum| OptimizerConfig::Sgd(SgdConfig { learning_rate: 0.01, momentum });
+    let adam = AdamConfig { weight_decay: 0.01, ..AdamConfig::default() };
+    let run = |solver: &OptimizerConfig, threads: usize| {
+        let mut params = Params::<f64>::init(&net, Init::XavierNormal, 3).unwrap();
+        let mut objective =
+            NetworkObjective::new(&net, &data, Loss::MeanSquared).unwrap().with_threads(threads);
+        let mut optimizer = solver.build::<f64>(net.num_params()).unwrap();
+        let mut norms = Vec::new();
+        for step in 0..12 {
+            let batch: Vec<usize> = (0..200).map(|k| (k * 7 + step * 13) % rows).collect();
+            objective.select((step < 10).then_some(&batch[..]));
+            norms.push(optimizer.step(&mut objective, &mut params).unwrap().gradient_norm);
+        }
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        (bits(&params), bits(&norms))
+    };
+    for solver in [
+        sgd(Momentum::None),
+        sgd(Momentum::Classic(0.9)),
+        sgd(Momentum::Nesterov(0.9)),
+        OptimizerConfig::Adam(adam),
+        OptimizerConfig::AdamW(adam),
+    ] {
+        let one = run(&solver, 1);
+        for threads in [2, 3] {
+            assert!(one == run(&solver, threads), "{} at {threads} threads", solver.name());
+        }
+    }
+}
+
 /// A mini-batch too small to cut in two (fewer than twice
 /// `MIN_HALF_ROWS` rows) is one chunk and hands its threads to the matrix
 /// products (1024 wide here, above the threading threshold): the gradient

@@ -1,0 +1,215 @@
+//! Passes over parameter-length vectors, split across threads.
+//!
+//! Once the chunks of a mini-batch have been evaluated side by side, a step
+//! still adds their gradients, takes the gradient's norm and updates every
+//! parameter. On one thread those passes were a third of a step of workload
+//! M on two threads (`perf`; docs/PERFORMANCE.md, "Passes over the
+//! parameters"). Here they take the objective's thread count.
+//!
+//! An element-wise pass gives the same bits however it is split. A sum
+//! ([`dot`]) is taken per block of a length fixed by the vector's length
+//! alone, and the blocks' sums are added in order, so it does not depend on
+//! the thread count either.
+
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::simd::{Kernel, vectorised};
+use std::sync::{Mutex, PoisonError};
+
+/// Fewest elements worth a second thread: waking one costs some
+/// microseconds, about a pass over this many elements. Smaller vectors (T's
+/// 1,153 parameters) stay on the calling thread.
+const MIN_PARALLEL: usize = 1 << 15;
+
+/// The elements of one of [`dot`]'s blocks, at least.
+const BLOCK: usize = 1 << 14;
+
+/// The most blocks [`dot`] cuts a vector into (longer vectors get longer blocks).
+const MAX_BLOCKS: usize = 256;
+
+/// The length of each of `threads` pieces of a pass over `len` elements
+/// (a multiple of 64, so pieces start on cache lines of aligned data), or
+/// `None` to run it whole on the calling thread.
+pub(crate) fn piece_len(len: usize, threads: usize) -> Option<usize> {
+    (threads > 1 && len >= MIN_PARALLEL).then(|| len.div_ceil(threads).next_multiple_of(64))
+}
+
+/// Runs `f` on every item, side by side: the first on the calling thread,
+/// the others on rayon's pool; returns when all are done, with the error of
+/// the first item (in order) that failed.
+///
+/// Why not `rayon::join` or a parallel iterator: called from outside the
+/// pool (the training loop's thread), those hand every item to the pool and
+/// put the caller to sleep until they are done, a sleep and a wake-up per
+/// call. Here the caller works too and waits only for what is left.
+/// Measured on workload M at two threads (docs/PERFORMANCE.md, "Passes over
+/// the parameters").
+pub(crate) fn side_by_side<T: Send>(
+    items: impl IntoIterator<Item = T>,
+    f: impl Fn(T) -> Result<()> + Sync,
+) -> Result<()> {
+    let first_error: Mutex<Option<(usize, Error)>> = Mutex::new(None);
+    let record = |k: usize, result: Result<()>| {
+        if let Err(e) = result {
+            let mut slot = first_error.lock().unwrap_or_else(PoisonError::into_inner);
+            if slot.as_ref().is_none_or(|&(j, _)| k < j) {
+                *slot = Some((k, e));
+            }
+        }
+    };
+    let mut items = items.into_iter();
+    let Some(first) = items.next() else { return Ok(()) };
+    // One item (one thread, a small network): no pool at all.
+    let Some(second) = items.next() else { return f(first) };
+    let (f, record) = (&f, &record);
+    rayon::in_place_scope(|s| {
+        for (k, item) in std::iter::once(second).chain(items).enumerate() {
+            s.spawn(move |_| record(k + 1, f(item)));
+        }
+        record(0, f(first));
+    });
+    match first_error.into_inner().unwrap_or_else(PoisonError::into_inner) {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Runs the infallible `f` on pieces side by side, as [`side_by_side`].
+pub(crate) fn pieces<T: Send>(items: impl IntoIterator<Item = T>, f: impl Fn(T) + Sync) {
+    side_by_side(items, |item| {
+        f(item);
+        Ok(())
+    })
+    .expect("infallible");
+}
+
+/// `dst += src`, element by element.
+pub(crate) fn add_assign<F: Float>(dst: &mut [F], src: &[F], threads: usize) {
+    assert_eq!(dst.len(), src.len(), "add_assign: lengths");
+    match piece_len(dst.len(), threads) {
+        None => vectorised(Add { dst, src }),
+        Some(n) => {
+            pieces(dst.chunks_mut(n).zip(src.chunks(n)), |(dst, src)| vectorised(Add { dst, src }));
+        }
+    }
+}
+
+struct Add<'a, F> {
+    dst: &'a mut [F],
+    src: &'a [F],
+}
+
+impl<F: Float> Kernel for Add<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        self.dst.iter_mut().zip(self.src).for_each(|(a, &b)| *a = *a + b);
+    }
+}
+
+/// Dot product in `f64`. Blocks of at least [`BLOCK`] elements are each
+/// summed in eight interleaved partial sums (lane `l` takes the terms
+/// `k ≡ l mod 8`, in order) added pairwise at the end, and the blocks' sums
+/// are added in order. A fixed order, so results are reproducible and
+/// independent of `threads`, that vectorises: a single running sum is bound
+/// by the latency of one addition per term (measured: the gradient norm was
+/// a tenth of an SGD step on workload M). A vector of one block is summed
+/// as before blocks existed.
+pub(crate) fn dot<F: Float>(a: &[F], b: &[F], threads: usize) -> f64 {
+    assert_eq!(a.len(), b.len(), "dot: lengths");
+    let block = BLOCK.max(a.len().div_ceil(MAX_BLOCKS).next_multiple_of(64));
+    let mut sums = [0.0f64; MAX_BLOCKS];
+    let sums = &mut sums[..a.len().div_ceil(block)];
+    let blocks = |sums: &mut [f64], a: &[F], b: &[F]| {
+        for (s, (a, b)) in sums.iter_mut().zip(a.chunks(block).zip(b.chunks(block))) {
+            *s = vectorised(Dot { a, b });
+        }
+    };
+    match piece_len(a.len(), threads) {
+        None => blocks(sums, a, b),
+        Some(n) => {
+            let per = n.div_ceil(block);
+            let items = sums.chunks_mut(per).zip(a.chunks(per * block).zip(b.chunks(per * block)));
+            pieces(items, |(sums, (a, b))| blocks(sums, a, b));
+        }
+    }
+    sums.iter().fold(0.0, |total, &s| total + s)
+}
+
+struct Dot<'a, F> {
+    a: &'a [F],
+    b: &'a [F],
+}
+
+impl<F: Float> Kernel for Dot<'_, F> {
+    type Output = f64;
+    #[inline(always)]
+    fn run(self) -> f64 {
+        let mut lanes = [0.0f64; 8];
+        let (a8, a_tail) = self.a.as_chunks::<8>();
+        let (b8, b_tail) = self.b.as_chunks::<8>();
+        for (x, y) in a8.iter().zip(b8) {
+            for l in 0..8 {
+                lanes[l] += x[l].as_f64() * y[l].as_f64();
+            }
+        }
+        let tail: f64 = a_tail.iter().zip(b_tail).map(|(x, y)| x.as_f64() * y.as_f64()).sum();
+        add_lanes(lanes) + tail
+    }
+}
+
+/// The eight lanes' sums added pairwise. Not inlined: seeing this pattern,
+/// LLVM kept the lanes in pairs of 128-bit registers with shuffles, and the
+/// loop ran 3x slower (122 against 42 µs for M's 235,146 parameters).
+#[inline(never)]
+fn add_lanes(lanes: [f64; 8]) -> f64 {
+    let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
+    ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: f64) -> Vec<f32> {
+        (0..n).map(|k| ((k as f64 * seed).sin() * 1e3) as f32).collect()
+    }
+
+    #[test]
+    fn sums_do_not_depend_on_the_thread_count() {
+        // One block, several, and more than MAX_BLOCKS of the minimum length.
+        for n in [0, 5, BLOCK, 3 * BLOCK + 7, MAX_BLOCKS * BLOCK + 1000] {
+            let (a, b) = (values(n, 0.37), values(n, 1.91));
+            let one = dot(&a, &b, 1);
+            for threads in [2, 3, 8] {
+                assert_eq!(dot(&a, &b, threads).to_bits(), one.to_bits(), "n {n}, {threads}");
+            }
+            let exact: f64 = a.iter().zip(&b).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum();
+            assert!((one - exact).abs() <= 1e-12 * exact.abs().max(1.0), "n {n}: {one} {exact}");
+        }
+    }
+
+    #[test]
+    fn one_block_is_summed_in_eight_lanes() {
+        let (a, b) = (values(100, 0.37), values(100, 1.91));
+        let mut lanes = [0.0f64; 8];
+        for k in 0..96 {
+            lanes[k % 8] += f64::from(a[k]) * f64::from(b[k]);
+        }
+        let tail: f64 = (96..100).map(|k| f64::from(a[k]) * f64::from(b[k])).sum();
+        let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
+        let expected = (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + tail;
+        assert_eq!(dot(&a, &b, 2).to_bits(), expected.to_bits());
+    }
+
+    #[test]
+    fn element_wise_passes_cover_every_element_once() {
+        for n in [3, MIN_PARALLEL, MIN_PARALLEL + 65] {
+            let mut dst = values(n, 0.5);
+            let src = values(n, 2.5);
+            let expected: Vec<f32> = dst.iter().zip(&src).map(|(a, b)| a + b).collect();
+            add_assign(&mut dst, &src, 3);
+            assert_eq!(dst, expected, "n {n}");
+        }
+    }
+}
