@@ -136,7 +136,11 @@ impl Network {
             for (k, block) in blocks.into_iter().enumerate() {
                 groups[k % threads].push(block);
             }
-            crate::parallel::pieces(groups, |group| group.into_iter().for_each(run));
+            rayon::scope(|s| {
+                for group in groups {
+                    s.spawn(|_| group.into_iter().for_each(run));
+                }
+            });
         } else {
             blocks.into_iter().for_each(run);
         }
