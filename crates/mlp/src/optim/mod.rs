@@ -56,9 +56,9 @@ pub trait Objective<F: Float> {
     /// As [`loss`](Self::loss).
     fn loss_and_gradient(&mut self, params: &[F], gradient: &mut [F]) -> Result<F>;
 
-    /// How many threads the objective evaluates on: the optimizers run
-    /// their passes over the parameters on as many (which never changes
-    /// their results, [`crate::parallel`]).
+    /// How many threads the objective evaluates on. The optimizers run
+    /// their passes over the parameters (updates, norms) on as many; those
+    /// passes are split so that the results never depend on it.
     fn threads(&self) -> usize {
         1
     }
