@@ -203,6 +203,26 @@ mod tests {
     }
 
     #[test]
+    fn side_by_side_runs_every_item_and_returns_the_first_error_in_order() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let ran = AtomicUsize::new(0);
+        let result = side_by_side(0..6, |k| {
+            ran.fetch_add(1, Ordering::SeqCst);
+            if k == 2 || k == 4 {
+                return Err(Error::InvalidConfig { field: "item", reason: k.to_string() });
+            }
+            Ok(())
+        });
+        assert_eq!(ran.load(Ordering::SeqCst), 6);
+        match result {
+            Err(Error::InvalidConfig { reason, .. }) => assert_eq!(reason, "2"),
+            other => panic!("expected item 2's error, got {other:?}"),
+        }
+        assert!(side_by_side(0..1, |_| Ok(())).is_ok());
+        assert!(side_by_side(std::iter::empty::<usize>(), |_| Ok(())).is_ok());
+    }
+
+    #[test]
     fn element_wise_passes_cover_every_element_once() {
         for n in [3, MIN_PARALLEL, MIN_PARALLEL + 65] {
             let mut dst = values(n, 0.5);
