@@ -27,11 +27,16 @@ const BLOCK: usize = 1 << 14;
 /// The most blocks [`dot`] cuts a vector into (longer vectors get longer blocks).
 const MAX_BLOCKS: usize = 256;
 
-/// The length of each of `threads` pieces of a pass over `len` elements
-/// (a multiple of 64, so pieces start on cache lines of aligned data), or
-/// `None` to run it whole on the calling thread.
-pub(crate) fn piece_len(len: usize, threads: usize) -> Option<usize> {
-    (threads > 1 && len >= MIN_PARALLEL).then(|| len.div_ceil(threads).next_multiple_of(64))
+/// The length of each of `threads` pieces of a pass over `len` elements (a
+/// multiple of 64, so pieces start on cache lines of aligned data), or the
+/// whole length (at least 1) when the pass stays on the calling thread: one
+/// piece, which [`pieces`] runs without the pool.
+pub(crate) fn piece_len(len: usize, threads: usize) -> usize {
+    if threads > 1 && len >= MIN_PARALLEL {
+        len.div_ceil(threads).next_multiple_of(64)
+    } else {
+        len.max(1)
+    }
 }
 
 /// Runs `f` on every item, side by side: the first on the calling thread,
@@ -86,12 +91,8 @@ pub(crate) fn pieces<T: Send>(items: impl IntoIterator<Item = T>, f: impl Fn(T) 
 /// `dst += src`, element by element.
 pub(crate) fn add_assign<F: Float>(dst: &mut [F], src: &[F], threads: usize) {
     assert_eq!(dst.len(), src.len(), "add_assign: lengths");
-    match piece_len(dst.len(), threads) {
-        None => vectorised(Add { dst, src }),
-        Some(n) => {
-            pieces(dst.chunks_mut(n).zip(src.chunks(n)), |(dst, src)| vectorised(Add { dst, src }));
-        }
-    }
+    let n = piece_len(dst.len(), threads);
+    pieces(dst.chunks_mut(n).zip(src.chunks(n)), |(dst, src)| vectorised(Add { dst, src }));
 }
 
 struct Add<'a, F> {
@@ -125,14 +126,9 @@ pub(crate) fn dot<F: Float>(a: &[F], b: &[F], threads: usize) -> f64 {
             *s = vectorised(Dot { a, b });
         }
     };
-    match piece_len(a.len(), threads) {
-        None => blocks(sums, a, b),
-        Some(n) => {
-            let per = n.div_ceil(block);
-            let items = sums.chunks_mut(per).zip(a.chunks(per * block).zip(b.chunks(per * block)));
-            pieces(items, |(sums, (a, b))| blocks(sums, a, b));
-        }
-    }
+    let per = piece_len(a.len(), threads).div_ceil(block); // blocks per piece
+    let items = sums.chunks_mut(per).zip(a.chunks(per * block).zip(b.chunks(per * block)));
+    pieces(items, |(sums, (a, b))| blocks(sums, a, b));
     sums.iter().fold(0.0, |total, &s| total + s)
 }
 

@@ -109,14 +109,10 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         let run = |p: &mut [F], g: &[F], m: &mut [F], v: &mut [F]| {
             crate::simd::vectorised(Slices { update, p, g, m, v });
         };
-        match crate::parallel::piece_len(params.len(), objective.threads()) {
-            None => run(params, &self.gradient, &mut self.m, &mut self.v),
-            Some(n) => {
-                let items = params.chunks_mut(n).zip(self.gradient.chunks(n));
-                let items = items.zip(self.m.chunks_mut(n).zip(self.v.chunks_mut(n)));
-                crate::parallel::pieces(items, |((p, g), (m, v))| run(p, g, m, v));
-            }
-        }
+        let n = crate::parallel::piece_len(params.len(), objective.threads());
+        let items = params.chunks_mut(n).zip(self.gradient.chunks(n));
+        let items = items.zip(self.m.chunks_mut(n).zip(self.v.chunks_mut(n)));
+        crate::parallel::pieces(items, |((p, g), (m, v))| run(p, g, m, v));
         Ok(outcome)
     }
 

@@ -151,7 +151,7 @@ impl<F: Float> Optimizer<F> for Lbfgs<F> {
             Some((x, loss)) if x.as_slice() == &*params => (*loss, 0),
             _ => (objective.loss_and_gradient(params, &mut self.gradient)?, 1),
         };
-        let gradient_norm = norm(&self.gradient);
+        let gradient_norm = norm(&self.gradient, 1);
         let mut outcome = StepOutcome {
             loss,
             loss_after: None,

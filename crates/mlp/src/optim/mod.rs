@@ -330,8 +330,7 @@ pub(crate) fn evaluate_gradient<F: Float>(
     step: f64,
 ) -> Result<StepOutcome<F>> {
     let loss = objective.loss_and_gradient(params, gradient)?;
-    let gradient_norm =
-        F::cast(crate::parallel::dot(gradient, gradient, objective.threads()).sqrt());
+    let gradient_norm = norm(gradient, objective.threads());
     let finite = loss.is_finite() && gradient_norm.is_finite();
     let stop = (!finite).then_some(StopReason::NonFinite);
     Ok(StepOutcome { loss, loss_after: None, gradient_norm, step, evaluations: 1, stop })
@@ -342,9 +341,10 @@ pub(crate) fn check(ok: bool, field: &'static str, reason: impl FnOnce() -> Stri
     if ok { Ok(()) } else { Err(Error::InvalidConfig { field, reason: reason() }) }
 }
 
-/// Euclidean norm, summed in `f64` in the fixed order of [`dot`].
-pub(crate) fn norm<F: Float>(v: &[F]) -> F {
-    F::cast(dot(v, v).sqrt())
+/// Euclidean norm, summed in `f64` in the fixed order of
+/// [`crate::parallel::dot`] on up to `threads` threads (the same bits for any).
+pub(crate) fn norm<F: Float>(v: &[F], threads: usize) -> F {
+    F::cast(crate::parallel::dot(v, v, threads).sqrt())
 }
 
 /// Dot product in `f64`, in the fixed order of [`crate::parallel::dot`].

@@ -83,14 +83,10 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
         let update = |params: &mut [F], gradient: &[F], buffer: &mut [F]| {
             crate::simd::vectorised(Update { lr, momentum, first, params, gradient, buffer });
         };
-        match crate::parallel::piece_len(params.len(), objective.threads()) {
-            None => update(params, &self.gradient, &mut self.buffer),
-            Some(n) => {
-                let items = params.chunks_mut(n).zip(self.gradient.chunks(n));
-                let items = items.zip(self.buffer.chunks_mut(n));
-                crate::parallel::pieces(items, |((p, g), b)| update(p, g, b));
-            }
-        }
+        let n = crate::parallel::piece_len(params.len(), objective.threads());
+        let items = params.chunks_mut(n).zip(self.gradient.chunks(n));
+        let items = items.zip(self.buffer.chunks_mut(n));
+        crate::parallel::pieces(items, |((p, g), b)| update(p, g, b));
         self.started = true;
         Ok(outcome)
     }

@@ -16,7 +16,7 @@ use crate::distributed::Group;
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::network::Network;
-use crate::optim::{NetworkObjective, Objective, Optimizer, StepOutcome, StopReason, check};
+use crate::optim::{NetworkObjective, Objective, Optimizer, StepOutcome, StopReason, check, norm};
 use crate::rng::Rng;
 
 /// Trains `params` (the starting point: fresh from [`Params::init`](crate::Params::init)
@@ -487,7 +487,7 @@ impl<F: Float> Objective<F> for Clipped<'_, F> {
     }
     fn loss_and_gradient(&mut self, params: &[F], gradient: &mut [F]) -> Result<F> {
         let loss = self.inner.loss_and_gradient(params, gradient)?;
-        let n = crate::parallel::dot(gradient, gradient, self.inner.threads()).sqrt();
+        let n = norm(gradient, self.inner.threads()).as_f64();
         self.raw_norm = n;
         if n > self.max_norm {
             let s = F::cast(self.max_norm / n);
