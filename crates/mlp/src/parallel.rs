@@ -122,6 +122,14 @@ pub(crate) fn dot<F: Float>(a: &[F], b: &[F], threads: usize) -> f64 {
     let mut sums = [0.0f64; MAX_BLOCKS];
     let sums = &mut sums[..a.len().div_ceil(block)];
     let blocks = |sums: &mut [f64], a: &[F], b: &[F]| {
+        // Four whole blocks at a time, as four independent chains.
+        let whole = (a.len() / (4 * block)).min(sums.len() / 4) * 4;
+        let (a4, a) = a.split_at(whole * block);
+        let (b4, b) = b.split_at(whole * block);
+        let (sums4, sums) = sums.split_at_mut(whole);
+        for (s, (a, b)) in sums4.chunks_mut(4).zip(a4.chunks(4 * block).zip(b4.chunks(4 * block))) {
+            s.copy_from_slice(&vectorised(FourDots { a, b }));
+        }
         for (s, (a, b)) in sums.iter_mut().zip(a.chunks(block).zip(b.chunks(block))) {
             *s = vectorised(Dot { a, b });
         }
@@ -151,6 +159,43 @@ impl<F: Float> Kernel for Dot<'_, F> {
         }
         let tail: f64 = a_tail.iter().zip(b_tail).map(|(x, y)| x.as_f64() * y.as_f64()).sum();
         add_lanes(lanes) + tail
+    }
+}
+
+/// [`Dot`] of four equal blocks laid end to end, the four interleaved in
+/// one loop: each block's sum is the same as alone, but four chains of
+/// additions run at once instead of one. The norm of workload W's 3.1
+/// million parameters was bound by that one chain's latency.
+struct FourDots<'a, F> {
+    a: &'a [F],
+    b: &'a [F],
+}
+
+impl<F: Float> Kernel for FourDots<'_, F> {
+    type Output = [f64; 4];
+    #[inline(always)]
+    fn run(self) -> [f64; 4] {
+        let n = self.a.len() / 4;
+        let (a8, _) = self.a.as_chunks::<8>();
+        let (b8, _) = self.b.as_chunks::<8>();
+        let (a0, a1) = a8.split_at(n / 8);
+        let (a1, a2) = a1.split_at(n / 8);
+        let (a2, a3) = a2.split_at(n / 8);
+        let (b0, b1) = b8.split_at(n / 8);
+        let (b1, b2) = b1.split_at(n / 8);
+        let (b2, b3) = b2.split_at(n / 8);
+        let mut lanes = [[0.0f64; 8]; 4];
+        let rows =
+            a0.iter().zip(a1).zip(a2.iter().zip(a3)).zip(b0.iter().zip(b1).zip(b2.iter().zip(b3)));
+        for (((x0, x1), (x2, x3)), ((y0, y1), (y2, y3))) in rows {
+            for l in 0..8 {
+                lanes[0][l] += x0[l].as_f64() * y0[l].as_f64();
+                lanes[1][l] += x1[l].as_f64() * y1[l].as_f64();
+                lanes[2][l] += x2[l].as_f64() * y2[l].as_f64();
+                lanes[3][l] += x3[l].as_f64() * y3[l].as_f64();
+            }
+        }
+        lanes.map(add_lanes)
     }
 }
 
@@ -185,17 +230,34 @@ mod tests {
         }
     }
 
+    /// One block's sum as [`dot`] defines it, written out term by term.
+    fn eight_lanes(a: &[f32], b: &[f32]) -> f64 {
+        let whole = a.len() / 8 * 8;
+        let mut lanes = [0.0f64; 8];
+        for k in 0..whole {
+            lanes[k % 8] += f64::from(a[k]) * f64::from(b[k]);
+        }
+        let tail: f64 = (whole..a.len()).map(|k| f64::from(a[k]) * f64::from(b[k])).sum();
+        let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
+        (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + tail
+    }
+
     #[test]
     fn one_block_is_summed_in_eight_lanes() {
         let (a, b) = (values(100, 0.37), values(100, 1.91));
-        let mut lanes = [0.0f64; 8];
-        for k in 0..96 {
-            lanes[k % 8] += f64::from(a[k]) * f64::from(b[k]);
+        assert_eq!(dot(&a, &b, 2).to_bits(), eight_lanes(&a, &b).to_bits());
+    }
+
+    #[test]
+    fn blocks_summed_four_at_a_time_keep_each_blocks_sum() {
+        // 9 whole blocks and a part: two groups of four, then two alone.
+        let n = 9 * BLOCK + 100;
+        let (a, b) = (values(n, 0.37), values(n, 1.91));
+        let blocks = a.chunks(BLOCK).zip(b.chunks(BLOCK));
+        let expected = blocks.fold(0.0, |total, (a, b)| total + eight_lanes(a, b));
+        for threads in [1, 2] {
+            assert_eq!(dot(&a, &b, threads).to_bits(), expected.to_bits(), "{threads}");
         }
-        let tail: f64 = (96..100).map(|k| f64::from(a[k]) * f64::from(b[k])).sum();
-        let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
-        let expected = (((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))) + tail;
-        assert_eq!(dot(&a, &b, 2).to_bits(), expected.to_bits());
     }
 
     #[test]
