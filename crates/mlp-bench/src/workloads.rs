@@ -224,7 +224,7 @@ pub fn ib(spec: &Value, threads: usize, repeats: usize) -> Result<Value> {
     for _ in 0..repeats {
         let t = Instant::now();
         for _ in 0..batches {
-            std::hint::black_box(net.forward(&params, &x, &mut ws)[0]);
+            std::hint::black_box(net.infer(&params, &x, &mut ws)[0]);
         }
         rates.push((batch * batches) as f64 / t.elapsed().as_secs_f64());
     }

@@ -66,6 +66,41 @@ impl Network {
         x_from: &[F],
         ws: &'w mut Workspace<F>,
     ) -> &'w [F] {
+        self.run_range(params, from, to, x_from, ws, Input::Keep)
+    }
+
+    /// The outputs of the forward pass (19) for a batch, as
+    /// [`forward`](Self::forward) gives them bit for bit, for prediction:
+    /// the input is read where it lies instead of copied into the trace
+    /// (the copy was 7% of workload I(b)), so afterwards only
+    /// [`Workspace::output`] is valid, and [`backward`](Self::backward)
+    /// needs a [`forward`](Self::forward) first.
+    ///
+    /// # Shapes
+    /// - `input`: `[B, n_0]` row-major; returns `[B, n_L]`
+    ///
+    /// # Panics
+    /// As [`forward`](Self::forward).
+    #[track_caller]
+    pub fn infer<'w, F: Float>(
+        &self,
+        params: &[F],
+        input: &[F],
+        ws: &'w mut Workspace<F>,
+    ) -> &'w [F] {
+        self.run_range(params, 0, self.depth(), input, ws, Input::ReadInPlace)
+    }
+
+    #[track_caller]
+    fn run_range<'w, F: Float>(
+        &self,
+        params: &[F],
+        from: usize,
+        to: usize,
+        x_from: &[F],
+        ws: &'w mut Workspace<F>,
+        input: Input,
+    ) -> &'w [F] {
         assert!(
             from < to && to <= self.depth(),
             "layer range {from}..{to} of a {}-layer network",
@@ -82,18 +117,23 @@ impl Network {
         );
         ws.begin(x_from.len() / width, from, to);
         if ws.batch() > ROW_BLOCK {
-            self.eval_blocks(params, from, to, x_from, ws);
+            self.eval_blocks(params, from, to, x_from, ws, input);
         } else {
-            ws.x_mut(from).copy_from_slice(x_from);
-            let (x, a, _) = ws.layer_buffers(from);
-            if !a.is_empty() {
-                self.activations()[from].apply(x, a);
+            if input == Input::Keep {
+                ws.x_mut(from).copy_from_slice(x_from);
             }
+            let threads = ws.threads();
             for i in from..to {
-                let threads = ws.threads();
                 let (x, a, x_next, a_next) = ws.layer_buffers_mut(i);
+                let x = if i == from && input == Input::ReadInPlace { x_from } else { x };
+                if i == from && !a.is_empty() {
+                    self.activations()[from].apply(x, a);
+                }
                 self.layer_step(params, i, i + 1 < to, (x, a), [x_next, a_next], threads);
             }
+        }
+        if input == Input::ReadInPlace {
+            ws.keep_only(to);
         }
         ws.x(to)
     }
@@ -101,10 +141,10 @@ impl Network {
     /// A batch of more than [`ROW_BLOCK`] rows, one block of rows at a time
     /// through every layer; with several threads in `ws`, blocks run side by
     /// side (no reduction is needed: rows are independent). The blocks do
-    /// not depend on the thread count, so neither do the results. Each
-    /// block copies its own rows of `x_from` into the trace, so that the
-    /// copy (6% of workload I(b) on one thread, by `perf`) is shared by the
-    /// threads and the rows are in cache when the first product reads them.
+    /// not depend on the thread count, so neither do the results. To keep
+    /// the input, each block copies its own rows of `x_from` into the trace,
+    /// so that the copy is shared by the threads and the rows are in cache
+    /// when the first product reads them.
     fn eval_blocks<F: Float>(
         &self,
         params: &[F],
@@ -112,22 +152,26 @@ impl Network {
         to: usize,
         x_from: &[F],
         ws: &mut Workspace<F>,
+        input: Input,
     ) {
         let threads = ws.threads();
         let width = self.widths()[from];
         let count = ws.batch().div_ceil(ROW_BLOCK);
         let blocks =
             ws.row_blocks(from, to, ROW_BLOCK).into_iter().zip(x_from.chunks(ROW_BLOCK * width));
-        let run = |(mut block, input): (BlockTrace<'_, F>, &[F])| {
-            block.x[0].copy_from_slice(input);
-            if !block.a[0].is_empty() {
-                self.activations()[from].apply(block.x[0], block.a[0]);
+        let run = |(mut block, rows): (BlockTrace<'_, F>, &[F])| {
+            if input == Input::Keep {
+                block.x[0].copy_from_slice(rows);
             }
             for i in from..to {
                 let j = i - from;
                 let (x, x_next) = block.x.split_at_mut(j + 1);
                 let (a, a_next) = block.a.split_at_mut(j + 1);
-                let here = (&*x[j], &*a[j]);
+                let x = if j == 0 && input == Input::ReadInPlace { rows } else { &*x[j] };
+                if j == 0 && !a[0].is_empty() {
+                    self.activations()[from].apply(x, a[0]);
+                }
+                let here = (x, &*a[j]);
                 self.layer_step(params, i, i + 1 < to, here, [&mut *x_next[0], &mut *a_next[0]], 1);
             }
         };
@@ -176,7 +220,7 @@ impl Network {
     }
 
     /// The outputs for a batch, allocating a workspace: convenient for a few
-    /// predictions; in a loop, keep a [`Workspace`] and call [`forward`](Self::forward).
+    /// predictions; in a loop, keep a [`Workspace`] and call [`infer`](Self::infer).
     ///
     /// # Shapes
     /// - `input`: `[B, n_0]`; returns `[B, n_L]`
@@ -186,6 +230,14 @@ impl Network {
     #[track_caller]
     pub fn predict<F: Float>(&self, params: &[F], input: &[F]) -> Vec<F> {
         let mut ws = Workspace::new(self, input.len() / self.inputs());
-        self.forward(params, input, &mut ws).to_vec()
+        self.infer(params, input, &mut ws).to_vec()
     }
+}
+
+/// Whether a forward pass keeps its input in the trace (for `backward`) or
+/// only reads it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Input {
+    Keep,
+    ReadInPlace,
 }

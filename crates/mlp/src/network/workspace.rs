@@ -157,6 +157,11 @@ impl<F: Float> Workspace<F> {
         self.traced = Traced::Layers { from, to };
     }
 
+    /// After a pass that did not keep its trace: only `x^to` is valid.
+    pub(super) fn keep_only(&mut self, to: usize) {
+        self.traced = Traced::Layers { from: to, to };
+    }
+
     pub(super) fn traced(&self) -> Traced {
         self.traced
     }
@@ -201,14 +206,8 @@ impl<F: Float> Workspace<F> {
         out
     }
 
-    /// Splits out `(x^i, a^i buffer (empty for identity), x^{i+1})`.
-    pub(super) fn layer_buffers(&mut self, i: usize) -> (&[F], &mut [F], &mut [F]) {
-        let (x, a, x_next, _) = self.layer_buffers_mut(i);
-        (x, a, x_next)
-    }
-
-    /// As [`layer_buffers`](Self::layer_buffers), and the `a^{i+1}` buffer
-    /// (empty for identity, and past the last layer).
+    /// Splits out `(x^i, a^i buffer (empty for identity), x^{i+1}, a^{i+1}
+    /// buffer)`; an `a` buffer is empty for the identity, and past the last layer.
     pub(super) fn layer_buffers_mut(&mut self, i: usize) -> (&[F], &mut [F], &mut [F], &mut [F]) {
         let b = self.batch;
         let (head, tail) = self.x.split_at_mut(i + 1);

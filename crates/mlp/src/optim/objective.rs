@@ -336,7 +336,7 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
             let part = &mut w.part;
             part.loss = match want {
                 Want::Loss => {
-                    let out = net.forward(params, x, &mut w.ws);
+                    let out = net.infer(params, x, &mut w.ws);
                     loss.value_scaled(out, nl, y, scale)?
                 }
                 Want::Gradient => net.loss_and_gradient_scaled(

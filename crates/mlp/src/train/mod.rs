@@ -390,7 +390,7 @@ pub(crate) fn evaluate_in<F: Float>(
     for start in (lo..hi).step_by(EVALUATE_ROWS) {
         let end = (start + EVALUATE_ROWS).min(hi);
         let (x, _) = data.slice(start, end);
-        outputs[start * width..end * width].copy_from_slice(net.forward(params, x, &mut ws));
+        outputs[start * width..end * width].copy_from_slice(net.infer(params, x, &mut ws));
     }
     if let Some(g) = group {
         let mut all: Vec<f64> = outputs.iter().map(|v| v.as_f64()).collect();

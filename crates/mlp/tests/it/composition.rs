@@ -1,6 +1,7 @@
 //! The composition rule (5): `F^{c,0}(f) = F^{c,a}(F^{a,0}(f))`, bit for bit,
 //! for every split point `a` and end `c`; and large batches, evaluated in
-//! blocks of rows, give the same bits for any thread count.
+//! blocks of rows, give the same bits for any thread count; `infer` gives
+//! the bits of `forward`.
 
 use mlp::network::{ROW_BLOCK, reference};
 use mlp::{Activation, Float, Init, Network, Params, Workspace};
@@ -92,4 +93,54 @@ fn check_blocks<F: Float>() {
 fn large_batches_run_in_row_blocks_with_the_same_bits_for_any_thread_count() {
     check_blocks::<f64>();
     check_blocks::<f32>();
+}
+
+/// `infer` gives `forward`'s outputs bit for bit, in one block of rows and
+/// in several, at any thread count, with and without an activation on the
+/// input; afterwards the workspace holds the output and nothing else.
+fn check_infer<F: Float>() {
+    use Activation::{Gelu, Identity, Relu, Tanh};
+    for first in [Identity, Tanh] {
+        let net = Network::new(&[5, 40, 300, 3, 2], &[first, Tanh, Relu, Gelu]).unwrap();
+        let params = Params::<F>::init(&net, Init::HeNormal, 9).unwrap();
+        for rows in [7, 2 * ROW_BLOCK + 37] {
+            let input: Vec<F> = (0..rows * 5).map(|k| F::cast((k as f64 * 0.37).cos())).collect();
+            let mut ws = Workspace::new(&net, rows);
+            let expected = bits(net.forward(&params, &input, &mut ws));
+            for threads in [1, 2] {
+                let mut ws = Workspace::new(&net, rows).with_threads(threads);
+                let out = bits(net.infer(&params, &input, &mut ws));
+                assert_eq!(out, expected, "{first:?}, {rows} rows, {threads} threads");
+                assert_eq!(bits(ws.output()), expected);
+            }
+        }
+    }
+}
+
+#[test]
+fn infer_gives_the_bits_of_forward() {
+    check_infer::<f64>();
+    check_infer::<f32>();
+}
+
+/// After `infer`, the input is not in the trace, so `backward` refuses to run.
+#[test]
+#[should_panic(expected = "backward needs a full forward pass first")]
+fn backward_after_infer_panics() {
+    let net = Network::with_hidden_activation(&[2, 3, 1], Activation::Tanh).unwrap();
+    let params = Params::<f64>::init(&net, Init::XavierUniform, 1).unwrap();
+    let mut ws = Workspace::new(&net, 2);
+    net.infer(&params, &[0.1, 0.2, 0.3, 0.4], &mut ws);
+    let mut grad = vec![0.0; net.num_params()];
+    net.backward(&params, &mut ws, &[1.0, 1.0], &mut grad, None);
+}
+
+#[test]
+#[should_panic(expected = "the last pass did not compute layers 0..0")]
+fn the_input_is_not_in_the_trace_after_infer() {
+    let net = Network::with_hidden_activation(&[2, 3, 1], Activation::Tanh).unwrap();
+    let params = Params::<f64>::init(&net, Init::XavierUniform, 1).unwrap();
+    let mut ws = Workspace::new(&net, 2);
+    net.infer(&params, &[0.1, 0.2, 0.3, 0.4], &mut ws);
+    let _ = ws.x(0);
 }
