@@ -15,7 +15,9 @@ impl Network {
     /// The forward pass (19) for a batch, samples as rows:
     /// `X^{i+1} = Φ^{i+1}(X^i) (W^{i+1})ᵀ + 1 (b^{i+1})ᵀ`, one GEMM per layer
     /// (MATH.md §5). Returns the outputs `x^L` and keeps the trace (every `x^i`
-    /// and `Φ^{i+1}(x^i)`) in `ws` for [`backward`](Self::backward).
+    /// and `Φ^{i+1}(x^i)`) in `ws` for [`backward`](Self::backward); to
+    /// predict, [`infer`](Self::infer) gives the same outputs without copying
+    /// the input into the trace.
     ///
     /// # Shapes
     /// - `params`: `[P]`, the flat vector

@@ -123,14 +123,20 @@ fn infer_gives_the_bits_of_forward() {
     check_infer::<f32>();
 }
 
-/// After `infer`, the input is not in the trace, so `backward` refuses to run.
-#[test]
-#[should_panic(expected = "backward needs a full forward pass first")]
-fn backward_after_infer_panics() {
+/// A small network, its parameters, and a workspace after `infer` on two samples.
+fn after_infer() -> (Network, Params<f64>, Workspace<f64>) {
     let net = Network::with_hidden_activation(&[2, 3, 1], Activation::Tanh).unwrap();
     let params = Params::<f64>::init(&net, Init::XavierUniform, 1).unwrap();
     let mut ws = Workspace::new(&net, 2);
     net.infer(&params, &[0.1, 0.2, 0.3, 0.4], &mut ws);
+    (net, params, ws)
+}
+
+/// After `infer`, the input is not in the trace, so `backward` refuses to run.
+#[test]
+#[should_panic(expected = "backward needs a full forward pass first")]
+fn backward_after_infer_panics() {
+    let (net, params, mut ws) = after_infer();
     let mut grad = vec![0.0; net.num_params()];
     net.backward(&params, &mut ws, &[1.0, 1.0], &mut grad, None);
 }
@@ -138,9 +144,6 @@ fn backward_after_infer_panics() {
 #[test]
 #[should_panic(expected = "the last pass did not compute layers 0..0")]
 fn the_input_is_not_in_the_trace_after_infer() {
-    let net = Network::with_hidden_activation(&[2, 3, 1], Activation::Tanh).unwrap();
-    let params = Params::<f64>::init(&net, Init::XavierUniform, 1).unwrap();
-    let mut ws = Workspace::new(&net, 2);
-    net.infer(&params, &[0.1, 0.2, 0.3, 0.4], &mut ws);
+    let (_, _, ws) = after_infer();
     let _ = ws.x(0);
 }
