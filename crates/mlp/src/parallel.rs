@@ -87,10 +87,11 @@ pub(crate) fn side_by_side<T: Send>(
             });
         }
         record(0, f(first));
-        // Wait for the others awake, briefly, before the scope waits asleep.
+        // Wait for the others awake, briefly, before the scope waits asleep;
+        // yielding, so that a thread that wants this CPU gets it.
         let start = Instant::now();
         while pending.load(Ordering::Acquire) > 0 && start.elapsed() < SPIN {
-            std::hint::spin_loop();
+            std::thread::yield_now();
         }
     });
     match first_error.into_inner().unwrap_or_else(PoisonError::into_inner) {
