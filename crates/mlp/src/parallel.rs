@@ -88,9 +88,12 @@ pub(crate) fn side_by_side<T: Send>(
         }
         record(0, f(first));
         // Wait for the others awake, briefly, before the scope waits asleep;
-        // yielding, so that a thread that wants this CPU gets it.
+        // yielding, so that a thread that wants this CPU gets it. A caller
+        // inside the pool does not sleep there: the scope has it run the
+        // pending items itself, so it goes straight to that.
         let start = Instant::now();
-        while pending.load(Ordering::Acquire) > 0 && start.elapsed() < SPIN {
+        let outside = rayon::current_thread_index().is_none();
+        while outside && pending.load(Ordering::Acquire) > 0 && start.elapsed() < SPIN {
             std::thread::yield_now();
         }
     });
@@ -299,6 +302,21 @@ mod tests {
         }
         assert!(side_by_side(0..1, |_| Ok(())).is_ok());
         assert!(side_by_side(std::iter::empty::<usize>(), |_| Ok(())).is_ok());
+    }
+
+    #[test]
+    fn side_by_side_runs_every_item_from_inside_a_pool_of_one() {
+        use std::sync::atomic::AtomicUsize;
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let ran = AtomicUsize::new(0);
+        let result = pool.install(|| {
+            side_by_side(0..5, |_| {
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            })
+        });
+        assert!(result.is_ok());
+        assert_eq!(ran.load(Ordering::SeqCst), 5);
     }
 
     #[test]
