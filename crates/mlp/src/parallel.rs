@@ -147,7 +147,7 @@ pub(crate) fn dot<F: Float>(a: &[F], b: &[F], threads: usize) -> f64 {
     let sums = &mut sums[..a.len().div_ceil(block)];
     let blocks = |sums: &mut [f64], a: &[F], b: &[F]| {
         // Four whole blocks at a time, as four independent chains.
-        let whole = (a.len() / (4 * block)).min(sums.len() / 4) * 4;
+        let whole = a.len() / (4 * block) * 4;
         let (a4, a) = a.split_at(whole * block);
         let (b4, b) = b.split_at(whole * block);
         let (sums4, sums) = sums.split_at_mut(whole);
