@@ -302,6 +302,10 @@ impl Loss {
     ) -> Result<F> {
         let rows = outputs.len() / width;
         self.check_targets(targets, rows, width)?;
+        if let (true, Targets::Values(y)) = (self.is_least_squares(), targets) {
+            let batch = SquaresBatch { x: outputs, y, width, grad: None };
+            return Ok(F::cast(scale) * crate::simd::vectorised(batch));
+        }
         let mut sum = F::zero();
         for (s, x) in outputs.chunks_exact(width).enumerate() {
             sum = sum + self.row(x, targets.row(s, width), None);
@@ -353,6 +357,10 @@ impl Loss {
         let rows = outputs.len() / width;
         self.check_targets(targets, rows, width)?;
         let scale = F::cast(scale);
+        if let (true, Targets::Values(y)) = (self.is_least_squares(), targets) {
+            let batch = SquaresBatch { x: outputs, y, width, grad: Some((grad, scale)) };
+            return Ok(scale * crate::simd::vectorised(batch));
+        }
         let mut sum = F::zero();
         for (s, (x, g)) in outputs.chunks_exact(width).zip(grad.chunks_exact_mut(width)).enumerate()
         {
@@ -421,6 +429,34 @@ impl FromStr for Loss {
             _ => {
                 return Err(Error::UnknownLoss { name: s.to_owned(), known: LOSS_NAMES });
             }
+        })
+    }
+}
+
+/// [`Loss::row`] of the least-squares losses mapped over a batch, with the
+/// same bits, in two loops: the gradient, element-wise, which vectorises,
+/// then the sum of squares, row by row in order. One row at a time it was
+/// 6% of T's `f32` step (a call and two slices per value, `perf`).
+struct SquaresBatch<'a, F> {
+    x: &'a [F],
+    y: &'a [F],
+    width: usize,
+    grad: Option<(&'a mut [F], F)>,
+}
+
+impl<F: Float> crate::simd::Kernel for SquaresBatch<'_, F> {
+    type Output = F;
+    #[inline(always)]
+    fn run(self) -> F {
+        if let Some((g, scale)) = self.grad {
+            let two = F::cast(2.0);
+            for ((gk, &xk), &yk) in g.iter_mut().zip(self.x).zip(self.y) {
+                *gk = scale * two * (xk - yk); // δ^L = 2 r (§4)
+            }
+        }
+        let rows = self.x.chunks_exact(self.width).zip(self.y.chunks_exact(self.width));
+        rows.fold(F::zero(), |sum, (x, y)| {
+            sum + x.iter().zip(y).fold(F::zero(), |row, (&xk, &yk)| row + (xk - yk) * (xk - yk))
         })
     }
 }

@@ -94,3 +94,35 @@ fn names_round_trip() {
     }
     assert!("hinge".parse::<Loss>().is_err());
 }
+
+/// The least-squares losses run over a whole batch at once (`SquaresBatch`);
+/// their value and gradient have the bits of [`Loss::row`] mapped over the
+/// rows and summed in order.
+#[test]
+fn least_squares_batches_have_the_bits_of_their_rows() {
+    fn check<F: Float>(loss: Loss, width: usize) {
+        let n = 103 * width;
+        let x: Vec<F> = (0..n).map(|v| F::cast((v as f64 * 0.73).sin() * 3.0)).collect();
+        let y: Vec<F> = (0..n).map(|v| F::cast((v as f64 * 0.29).cos())).collect();
+        let scale = loss.scale(103, width);
+        let (mut g, mut g_rows) = (vec![F::zero(); n], vec![F::zero(); n]);
+        let v = loss.value_and_gradient_scaled(&x, width, Targets::Values(&y), scale, &mut g);
+        let value_only = loss.value_scaled(&x, width, Targets::Values(&y), scale).unwrap();
+        let mut sum = F::zero();
+        for (s, (xr, gr)) in x.chunks_exact(width).zip(g_rows.chunks_exact_mut(width)).enumerate() {
+            let target = Targets::Values(&y).row(s, width);
+            sum = sum + loss.row(xr, target, Some((gr, F::cast(scale))));
+        }
+        let expected = F::cast(scale) * sum;
+        assert_eq!(v.unwrap().as_f64().to_bits(), expected.as_f64().to_bits(), "{loss:?} {width}");
+        assert_eq!(value_only.as_f64().to_bits(), expected.as_f64().to_bits());
+        let bits = |g: &[F]| g.iter().map(|v| v.as_f64().to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&g), bits(&g_rows), "{loss:?} {width}");
+    }
+    for loss in [Loss::SumOfSquares, Loss::MeanSquared] {
+        for width in [1, 3, 17] {
+            check::<f32>(loss, width);
+            check::<f64>(loss, width);
+        }
+    }
+}
