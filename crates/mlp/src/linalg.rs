@@ -23,6 +23,10 @@ use faer::{Accum, MatMut, MatRef, Par};
 
 use crate::float::Float;
 
+mod sums;
+pub(crate) use sums::column_sums;
+use sums::{row_dots, weighted_column_sums};
+
 /// Whether a product overwrites its destination or adds to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Accumulate {
@@ -121,6 +125,12 @@ pub(crate) fn gemm_nt<F: Float>(
     acc: Accumulate,
     threads: usize,
 ) {
+    if n == 1 {
+        return row_dots(c, a, b, acc);
+    }
+    if m == 1 {
+        return row_dots(c, b, a, acc);
+    }
     let a = MatRef::from_row_major_slice(a, m, k);
     let b = MatRef::from_row_major_slice(b, n, k).transpose();
     F::product(MatMut::from_row_major_slice_mut(c, m, n), acc, a, b, parallelism(threads, m, n, k));
@@ -139,6 +149,12 @@ pub(crate) fn gemm_tn<F: Float>(
     acc: Accumulate,
     threads: usize,
 ) {
+    if m == 1 {
+        return weighted_column_sums(c, b, a, acc);
+    }
+    if n == 1 {
+        return weighted_column_sums(c, a, b, acc);
+    }
     let a = MatRef::from_row_major_slice(a, k, m).transpose();
     let b = MatRef::from_row_major_slice(b, k, n);
     F::product(MatMut::from_row_major_slice_mut(c, m, n), acc, a, b, parallelism(threads, m, n, k));
@@ -157,68 +173,15 @@ pub(crate) fn gemm_nn<F: Float>(
     acc: Accumulate,
     threads: usize,
 ) {
+    if n == 1 {
+        return row_dots(c, a, b, acc);
+    }
+    if m == 1 {
+        return weighted_column_sums(c, b, a, acc);
+    }
     let a = MatRef::from_row_major_slice(a, m, k);
     let b = MatRef::from_row_major_slice(b, k, n);
     F::product(MatMut::from_row_major_slice_mut(c, m, n), acc, a, b, parallelism(threads, m, n, k));
-}
-
-/// `out[j] = Σ_i A[i, j]` for `A[rows, out.len()]`: the bias gradient `1ᵀ Δ^l`.
-/// Rows are added in order, so the result is reproducible.
-///
-/// # Panics
-/// If `a.len()` is not `rows * out.len()`.
-#[track_caller]
-pub(crate) fn column_sums<F: Float>(a: &[F], out: &mut [F]) {
-    let cols = out.len();
-    assert!(cols > 0 && a.len().is_multiple_of(cols), "column_sums: shape");
-    crate::simd::vectorised(ColumnSums { a, out });
-}
-
-struct ColumnSums<'a, F> {
-    a: &'a [F],
-    out: &'a mut [F],
-}
-
-impl<F: Float> crate::simd::Kernel for ColumnSums<'_, F> {
-    type Output = ();
-    #[inline(always)]
-    fn run(self) {
-        // The sums stay in registers, a block of columns at a time, down the
-        // rows. Adding each row into `out` in memory made every addition wait
-        // for the store of the one before: 9% of T's `f32` step (`perf`).
-        let cols = self.out.len();
-        let mut j = 0;
-        j = column_blocks::<F, 64>(self.a, self.out, j);
-        j = column_blocks::<F, 32>(self.a, self.out, j);
-        j = column_blocks::<F, 16>(self.a, self.out, j);
-        j = column_blocks::<F, 8>(self.a, self.out, j);
-        for (c, o) in self.out.iter_mut().enumerate().skip(j) {
-            *o = self.a.iter().skip(c).step_by(cols).fold(F::zero(), |s, &v| s + v);
-        }
-    }
-}
-
-/// [`ColumnSums`] for whole blocks of `N` columns from column `j` on;
-/// returns the first column not summed. Each sum is `0 + A[0, c] + A[1, c]
-/// + ...` in that order, whatever `N`.
-#[inline(always)]
-fn column_blocks<F: Float, const N: usize>(a: &[F], out: &mut [F], mut j: usize) -> usize {
-    let cols = out.len();
-    while let Some(block) = out.get_mut(j..j + N) {
-        let mut acc = [F::zero(); N];
-        for row in a.chunks_exact(cols) {
-            // `first_chunk` has no panic path, which would make LLVM keep
-            // `acc` in memory; it is always `Some`, since `j + N <= cols`.
-            if let Some(part) = row[j..].first_chunk::<N>() {
-                for (s, &v) in acc.iter_mut().zip(part) {
-                    *s = *s + v;
-                }
-            }
-        }
-        block.copy_from_slice(&acc);
-        j += N;
-    }
-    j
 }
 
 /// Solves `A x = b` for symmetric positive definite `A` (`[n, n]`) by
@@ -317,22 +280,6 @@ mod tests {
         let mut sums = vec![9.0; 3];
         column_sums(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &mut sums);
         assert_eq!(sums, [5.0, 7.0, 9.0]);
-    }
-
-    /// Every column's sum, whichever block of columns it falls in, has the
-    /// bits of adding its rows in order from zero.
-    #[test]
-    fn column_sums_add_rows_in_order_in_every_block() {
-        for cols in [1, 7, 8, 10, 31, 32, 33, 64, 121, 1024] {
-            let rows = 37;
-            let a: Vec<f32> = (0..rows * cols).map(|v| (v as f32 * 0.61).sin() * 1e3).collect();
-            let mut sums = vec![f32::NAN; cols];
-            column_sums(&a, &mut sums);
-            for (c, &s) in sums.iter().enumerate() {
-                let expected = (0..rows).fold(0.0f32, |t, r| t + a[r * cols + c]);
-                assert_eq!(s.to_bits(), expected.to_bits(), "{cols} columns, column {c}");
-            }
-        }
     }
 
     /// The thread count never changes a bit of the result, at shapes above
