@@ -56,9 +56,7 @@ impl<F: Float> Kernel for ColumnSums<'_, F> {
         j = column_blocks::<F, 32>(a, weights, out, j, acc);
         j = column_blocks::<F, 16>(a, weights, out, j, acc);
         j = column_blocks::<F, 8>(a, weights, out, j, acc);
-        while j < out.len() {
-            j = column_blocks::<F, 1>(a, weights, out, j, acc);
-        }
+        column_blocks::<F, 1>(a, weights, out, j, acc);
     }
 }
 
