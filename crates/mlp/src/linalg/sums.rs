@@ -124,31 +124,68 @@ struct RowDots<'a, F> {
 /// AVX-512, AVX2 and SSE2 give the same bits.
 const LANES: usize = 16;
 
+/// Rows whose dots are finished together: the pairwise additions of
+/// [`finish_dots`] then run across the block's rows, a vector at a time.
+/// Finished one row at a time, LLVM built each row's lanes two at a time,
+/// for the 16-lane sums as well: 6.7% of T's `f32` step (`perf`, Zen 5).
+/// Blocks of 8 rows beat blocks of 16 in `f32` and `f64`.
+const BLOCK: usize = 8;
+
 impl<F: Float> Kernel for RowDots<'_, F> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
-        let (v_blocks, v_tail) = self.v.as_chunks::<LANES>();
-        for (o, row) in self.out.iter_mut().zip(self.a.chunks_exact(self.v.len())) {
-            let (r_blocks, r_tail) = row.as_chunks::<LANES>();
-            let mut lanes = [F::zero(); LANES];
-            for (rb, vb) in r_blocks.iter().zip(v_blocks) {
-                for ((s, &x), &y) in lanes.iter_mut().zip(rb).zip(vb) {
-                    *s = *s + x * y;
-                }
+        let RowDots { out, a, v, acc } = self;
+        let mut rows = a.chunks_exact(v.len());
+        let mut blocks = out.chunks_exact_mut(BLOCK);
+        let mut lanes = [[F::zero(); LANES]; BLOCK];
+        let mut tails = [F::zero(); BLOCK];
+        for block in &mut blocks {
+            for ((l, t), row) in lanes.iter_mut().zip(&mut tails).zip(&mut rows) {
+                (*l, *t) = row_lanes(row, v);
             }
-            // Halves added pairwise: 16 lanes to 8, 4, 2, 1.
-            let mut width = LANES / 2;
-            while width > 0 {
-                for l in 0..width {
-                    lanes[l] = lanes[l] + lanes[l + width];
-                }
-                width /= 2;
-            }
-            let tail = r_tail.iter().zip(v_tail).fold(F::zero(), |s, (&x, &y)| s + x * y);
-            let dot = lanes[0] + tail;
-            *o = if self.acc == Accumulate::Add { *o + dot } else { dot };
+            store(block, finish_dots(&lanes, &tails), acc);
         }
+        let last = blocks.into_remainder();
+        for ((l, t), row) in lanes.iter_mut().zip(&mut tails).zip(rows) {
+            (*l, *t) = row_lanes(row, v);
+        }
+        store(last, finish_dots(&lanes, &tails), acc);
+    }
+}
+
+/// A row's 16 lane sums `Σ_j row[l + 16 j] v[l + 16 j]`, in order of `j`,
+/// and the sum of the products past the last whole 16.
+#[inline(always)]
+fn row_lanes<F: Float>(row: &[F], v: &[F]) -> ([F; LANES], F) {
+    let (r_blocks, r_tail) = row.as_chunks::<LANES>();
+    let (v_blocks, v_tail) = v.as_chunks::<LANES>();
+    let mut lanes = [F::zero(); LANES];
+    for (rb, vb) in r_blocks.iter().zip(v_blocks) {
+        for ((s, &x), &y) in lanes.iter_mut().zip(rb).zip(vb) {
+            *s = *s + x * y;
+        }
+    }
+    let tail = r_tail.iter().zip(v_tail).fold(F::zero(), |s, (&x, &y)| s + x * y);
+    (lanes, tail)
+}
+
+/// Each row's dot: its lanes' halves added pairwise, 16 to 8, 4, 2, 1, then
+/// its tail.
+#[inline(always)]
+fn finish_dots<F: Float>(lanes: &[[F; LANES]; BLOCK], tails: &[F; BLOCK]) -> [F; BLOCK] {
+    use core::array::from_fn;
+    let l8: [[F; 8]; BLOCK] = from_fn(|r| from_fn(|l| lanes[r][l] + lanes[r][l + 8]));
+    let l4: [[F; 4]; BLOCK] = from_fn(|r| from_fn(|l| l8[r][l] + l8[r][l + 4]));
+    let l2: [[F; 2]; BLOCK] = from_fn(|r| from_fn(|l| l4[r][l] + l4[r][l + 2]));
+    from_fn(|r| (l2[r][0] + l2[r][1]) + tails[r])
+}
+
+/// `out (+)= dots`, for as many as `out` holds.
+#[inline(always)]
+fn store<F: Float>(out: &mut [F], dots: [F; BLOCK], acc: Accumulate) {
+    for (o, d) in out.iter_mut().zip(dots) {
+        *o = if acc == Accumulate::Add { *o + d } else { d };
     }
 }
 
@@ -185,13 +222,18 @@ mod tests {
     /// the bits of that order written out one value at a time.
     #[test]
     fn row_dots_sum_in_their_documented_order() {
-        for k in [1, 5, 16, 31, 32, 33, 64, 100] {
-            let rows = 9;
+        // Rows in whole blocks, with a partial block, and fewer than one.
+        for (k, rows) in
+            [1, 5, 16, 31, 32, 33, 64, 100].into_iter().zip([9, 3, 16, 17, 8, 1, 25, 9])
+        {
             let a: Vec<f64> = (0..rows * k).map(|v| (v as f64 * 0.37).sin()).collect();
             let v: Vec<f64> = (0..k).map(|p| (p as f64 * 0.11).cos() * 7.0).collect();
             let mut out = vec![f64::NAN; rows];
             row_dots(&mut out, &a, &v, Accumulate::Overwrite);
+            let mut added = vec![0.25; rows];
+            row_dots(&mut added, &a, &v, Accumulate::Add);
             for (i, &o) in out.iter().enumerate() {
+                assert_eq!(added[i].to_bits(), (0.25 + o).to_bits(), "k = {k}, row {i}");
                 let row = &a[i * k..(i + 1) * k];
                 let whole = k / LANES * LANES;
                 let mut lanes = [0.0f64; LANES];
