@@ -84,10 +84,10 @@ const EXPM1_F32: [f32; 6] =
     [0.5, 0.16666667, 0.041666467, 0.0083333105, 0.001393365, 0.00019890991];
 
 /// `c[0] + c[1] x + ... + c[N-1] x^(N-1)` by Estrin's scheme: pairs of
-/// terms combined with `x`, pairs of those with `x^2`, then with `x^4`. The
-/// dependency chain is about `log2 N` steps long instead of Horner's `N`,
-/// which is what bounds a vectorised loop of this. Written out for the two
-/// lengths used (6, 7, 10, 12), because a general loop does not unroll into
+/// terms combined with `x`, pairs of those with `x^2`, then with `x^4` (and
+/// `x^8`). The dependency chain is about `log2 N` steps long instead of
+/// Horner's `N`. Written out for the lengths used (6 and 10 for `expm1`, 7
+/// and 12 for `ln(1 + y)`), because a general loop does not unroll into
 /// registers.
 #[inline(always)]
 fn estrin<T, const N: usize>(x: T, c: &[T; N]) -> T

@@ -146,6 +146,8 @@ impl<F: Float> Kernel for RowDots<'_, F> {
             }
             store(block, finish_dots(&lanes, &tails), acc);
         }
+        // The last rows, fewer than a block: the block's other lanes are
+        // left from the block before, finished and not stored.
         let last = blocks.into_remainder();
         for ((l, t), row) in lanes.iter_mut().zip(&mut tails).zip(rows) {
             (*l, *t) = row_lanes(row, v);
