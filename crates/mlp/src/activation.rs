@@ -21,7 +21,7 @@ use core::str::FromStr;
 
 use crate::error::Error;
 use crate::float::Float;
-use crate::simd::{Kernel, vectorised};
+use crate::simd::{FusedKernel, fused, vectorised_fused};
 
 /// SELU's λ (Klambauer et al., 2017), as in PyTorch.
 pub const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
@@ -132,9 +132,16 @@ impl Activation {
         }
     }
 
-    /// φ(x).
-    #[inline(always)]
+    /// φ(x), with the bits the batched passes compute on this CPU: their
+    /// multiply-adds are fused where it has FMA (AVX2 and AVX-512 CPUs do).
+    #[inline]
     pub fn value<F: Float>(self, x: F) -> F {
+        if fused() { self.value_with::<F, true>(x) } else { self.value_with::<F, false>(x) }
+    }
+
+    /// φ(x), multiply-adds fused if `FUSED`: what the kernels inline.
+    #[inline(always)]
+    pub(crate) fn value_with<F: Float, const FUSED: bool>(self, x: F) -> F {
         let zero = F::zero();
         match self {
             Self::Identity => x,
@@ -150,7 +157,7 @@ impl Activation {
                 if x > zero {
                     x
                 } else {
-                    F::cast(alpha) * F::exp_m1_vectorisable(x)
+                    F::cast(alpha) * F::exp_m1_vectorisable::<FUSED>(x)
                 }
             }
             Self::Selu => {
@@ -158,23 +165,24 @@ impl Activation {
                 if x > zero {
                     scale * x
                 } else {
-                    scale * F::cast(SELU_ALPHA) * F::exp_m1_vectorisable(x)
+                    scale * F::cast(SELU_ALPHA) * F::exp_m1_vectorisable::<FUSED>(x)
                 }
             }
             // x Φ(x), Φ(x) = erfc(-x / sqrt 2) / 2: no cancellation for x < 0.
-            Self::Gelu => x * normal_cdf(x),
+            Self::Gelu => x * normal_cdf::<F, FUSED>(x),
             Self::GeluTanh => {
-                let t = F::tanh_vectorisable(gelu_tanh_inner(x));
+                let t = F::tanh_vectorisable::<FUSED>(gelu_tanh_inner(x));
                 F::cast(0.5) * x * (F::one() + t)
             }
-            Self::Silu => x * sigmoid(x),
+            Self::Silu => x * sigmoid::<F, FUSED>(x),
             Self::Softplus => {
-                x.max(zero) + F::ln_1p_unit_vectorisable(F::exp_vectorisable(-x.abs()))
+                x.max(zero)
+                    + F::ln_1p_unit_vectorisable::<FUSED>(F::exp_vectorisable::<FUSED>(-x.abs()))
             }
-            Self::Tanh => F::tanh_vectorisable(x),
-            Self::Sigmoid => sigmoid(x),
+            Self::Tanh => F::tanh_vectorisable::<FUSED>(x),
+            Self::Sigmoid => sigmoid::<F, FUSED>(x),
             Self::Sin => x.sin(),
-            Self::Gaussian => F::exp_vectorisable(-x * x),
+            Self::Gaussian => F::exp_vectorisable::<FUSED>(-x * x),
         }
     }
 
@@ -187,8 +195,18 @@ impl Activation {
     /// φ′(x) given `y = φ(x)`, for the activations whose derivative is
     /// cheapest from their value (tanh, sigmoid); equal to
     /// [`derivative`](Self::derivative) bit for bit when `y` is `φ(x)`.
-    #[inline(always)]
+    #[inline]
     pub fn derivative_given<F: Float>(self, x: F, y: F) -> F {
+        if fused() {
+            self.derivative_given_with::<F, true>(x, y)
+        } else {
+            self.derivative_given_with::<F, false>(x, y)
+        }
+    }
+
+    /// φ′(x) given `y = φ(x)`, multiply-adds fused if `FUSED`.
+    #[inline(always)]
+    pub(crate) fn derivative_given_with<F: Float, const FUSED: bool>(self, x: F, y: F) -> F {
         let zero = F::zero();
         let one = F::one();
         match self {
@@ -211,29 +229,34 @@ impl Activation {
                 if x > zero {
                     one
                 } else {
-                    F::cast(alpha) * F::exp_vectorisable(x)
+                    F::cast(alpha) * F::exp_vectorisable::<FUSED>(x)
                 }
             }
             Self::Selu => {
                 let scale = F::cast(SELU_SCALE);
-                if x > zero { scale } else { scale * F::cast(SELU_ALPHA) * F::exp_vectorisable(x) }
+                if x > zero {
+                    scale
+                } else {
+                    scale * F::cast(SELU_ALPHA) * F::exp_vectorisable::<FUSED>(x)
+                }
             }
             // d/dx [x Φ(x)] = Φ(x) + x φ(x), with φ the standard normal density.
             Self::Gelu => {
-                normal_cdf(x)
-                    + x * F::cast(FRAC_1_SQRT_2PI) * F::exp_vectorisable(F::cast(-0.5) * x * x)
+                normal_cdf::<F, FUSED>(x)
+                    + x * F::cast(FRAC_1_SQRT_2PI)
+                        * F::exp_vectorisable::<FUSED>(F::cast(-0.5) * x * x)
             }
             Self::GeluTanh => {
-                let t = F::tanh_vectorisable(gelu_tanh_inner(x));
+                let t = F::tanh_vectorisable::<FUSED>(gelu_tanh_inner(x));
                 let inner_prime =
                     F::cast(SQRT_2_OVER_PI) * (one + F::cast(3.0 * GELU_TANH_CUBIC) * x * x);
                 F::cast(0.5) * (one + t) + F::cast(0.5) * x * (one - t * t) * inner_prime
             }
             Self::Silu => {
-                let s = sigmoid(x);
+                let s = sigmoid::<F, FUSED>(x);
                 s * (one + x * (one - s))
             }
-            Self::Softplus => sigmoid(x),
+            Self::Softplus => sigmoid::<F, FUSED>(x),
             Self::Tanh => one - y * y,
             Self::Sigmoid => y * (one - y),
             Self::Sin => x.cos(),
@@ -250,7 +273,7 @@ impl Activation {
         if self == Self::Identity {
             y.copy_from_slice(x);
         } else {
-            vectorised(Apply { activation: self, x, y });
+            vectorised_fused(Apply { activation: self, x, y });
         }
     }
 
@@ -265,7 +288,7 @@ impl Activation {
         let width = bias.len();
         assert!(width > 0 && x.len().is_multiple_of(width), "add_bias_and_apply: shape");
         assert!(y.is_empty() || x.len() == y.len(), "add_bias_and_apply: slice lengths");
-        vectorised(BiasApply { activation: self, bias, x, y });
+        vectorised_fused(BiasApply { activation: self, bias, x, y });
     }
 
     /// As [`add_bias_and_apply`](Self::add_bias_and_apply) for a layer with
@@ -286,7 +309,7 @@ impl Activation {
         let width = bias.len();
         assert!(weight.len() == width && x.len() == column.len() * width, "outer: shape");
         assert!(y.is_empty() || x.len() == y.len(), "outer_bias_and_apply: slice lengths");
-        vectorised(OuterBiasApply { activation: self, column, weight, bias, x, y });
+        vectorised_fused(OuterBiasApply { activation: self, column, weight, bias, x, y });
     }
 
     /// `g[r][j] = column[r] weight[j] φ′(x[r][j])`: (18) through a layer with
@@ -304,7 +327,7 @@ impl Activation {
     ) {
         assert_eq!(g.len(), column.len() * weight.len(), "outer_backprop: shape");
         assert!(x.len() == g.len() && y.len() == g.len(), "outer_backprop: slice lengths");
-        vectorised(OuterBackprop { activation: self, column, weight, x, y, g });
+        vectorised_fused(OuterBackprop { activation: self, column, weight, x, y, g });
     }
 
     /// `g[k] *= φ′(x[k])`, given `y = φ(x)`: one step of (18) on a batch,
@@ -315,7 +338,7 @@ impl Activation {
     pub fn backprop<F: Float>(self, x: &[F], y: &[F], g: &mut [F]) {
         assert!(x.len() == g.len() && y.len() == g.len(), "Activation::backprop: slice lengths");
         if self != Self::Identity {
-            vectorised(Backprop { activation: self, x, y, g });
+            vectorised_fused(Backprop { activation: self, x, y, g });
         }
     }
 }
@@ -345,7 +368,7 @@ macro_rules! specialise {
     };
 }
 
-/// `y = φ(x)` as a [`Kernel`]: callers already inside a vectorised kernel
+/// `y = φ(x)` as a [`FusedKernel`]: callers already inside a vectorised kernel
 /// run it directly (it is inlined there) instead of dispatching again.
 pub(crate) struct Apply<'a, F> {
     pub(crate) activation: Activation,
@@ -353,13 +376,13 @@ pub(crate) struct Apply<'a, F> {
     pub(crate) y: &'a mut [F],
 }
 
-impl<F: Float> Kernel for Apply<'_, F> {
+impl<F: Float> FusedKernel for Apply<'_, F> {
     type Output = ();
     #[inline(always)]
-    fn run(self) {
+    fn run<const FUSED: bool>(self) {
         let Self { activation, x, y } = self;
         specialise!(activation, |a| for (yk, &xk) in y.iter_mut().zip(x) {
-            *yk = a.value(xk);
+            *yk = a.value_with::<F, FUSED>(xk);
         });
     }
 }
@@ -371,10 +394,10 @@ struct BiasApply<'a, F> {
     y: &'a mut [F],
 }
 
-impl<F: Float> Kernel for BiasApply<'_, F> {
+impl<F: Float> FusedKernel for BiasApply<'_, F> {
     type Output = ();
     #[inline(always)]
-    fn run(self) {
+    fn run<const FUSED: bool>(self) {
         let Self { activation, bias, x, y } = self;
         let width = bias.len();
         if y.is_empty() {
@@ -390,7 +413,7 @@ impl<F: Float> Kernel for BiasApply<'_, F> {
         {
             for ((v, o), &b) in row.iter_mut().zip(out).zip(bias) {
                 *v = *v + b;
-                *o = a.value(*v);
+                *o = a.value_with::<F, FUSED>(*v);
             }
         });
     }
@@ -403,13 +426,13 @@ struct Backprop<'a, F> {
     g: &'a mut [F],
 }
 
-impl<F: Float> Kernel for Backprop<'_, F> {
+impl<F: Float> FusedKernel for Backprop<'_, F> {
     type Output = ();
     #[inline(always)]
-    fn run(self) {
+    fn run<const FUSED: bool>(self) {
         let Self { activation, x, y, g } = self;
         specialise!(activation, |a| for ((gk, &xk), &yk) in g.iter_mut().zip(x).zip(y) {
-            *gk = *gk * a.derivative_given(xk, yk);
+            *gk = *gk * a.derivative_given_with::<F, FUSED>(xk, yk);
         });
     }
 }
@@ -423,10 +446,10 @@ struct OuterBiasApply<'a, F> {
     y: &'a mut [F],
 }
 
-impl<F: Float> Kernel for OuterBiasApply<'_, F> {
+impl<F: Float> FusedKernel for OuterBiasApply<'_, F> {
     type Output = ();
     #[inline(always)]
-    fn run(self) {
+    fn run<const FUSED: bool>(self) {
         let Self { activation, column, weight, bias, x, y } = self;
         let width = bias.len();
         if y.is_empty() {
@@ -441,7 +464,7 @@ impl<F: Float> Kernel for OuterBiasApply<'_, F> {
         specialise!(activation, |a| for ((row, out), &c) in rows {
             for (((v, o), &w), &b) in row.iter_mut().zip(out).zip(weight).zip(bias) {
                 *v = c * w + b;
-                *o = a.value(*v);
+                *o = a.value_with::<F, FUSED>(*v);
             }
         });
     }
@@ -456,16 +479,16 @@ struct OuterBackprop<'a, F> {
     g: &'a mut [F],
 }
 
-impl<F: Float> Kernel for OuterBackprop<'_, F> {
+impl<F: Float> FusedKernel for OuterBackprop<'_, F> {
     type Output = ();
     #[inline(always)]
-    fn run(self) {
+    fn run<const FUSED: bool>(self) {
         let Self { activation, column, weight, x, y, g } = self;
         let width = weight.len();
         let rows = g.chunks_exact_mut(width).zip(x.chunks_exact(width)).zip(y.chunks_exact(width));
         specialise!(activation, |a| for (((g, x), y), &c) in rows.zip(column) {
             for (((gk, &w), &xk), &yk) in g.iter_mut().zip(weight).zip(x).zip(y) {
-                *gk = c * w * a.derivative_given(xk, yk);
+                *gk = c * w * a.derivative_given_with::<F, FUSED>(xk, yk);
             }
         });
     }
@@ -475,16 +498,16 @@ impl<F: Float> Kernel for OuterBackprop<'_, F> {
 /// `1 / (1 + e^-x)` for `x >= 0`, `e^x / (1 + e^x)` below, with one `exp`
 /// and a select, so that a loop over it vectorises.
 #[inline(always)]
-pub(crate) fn sigmoid<F: Float>(x: F) -> F {
-    let e = F::exp_vectorisable(-x.abs());
+pub(crate) fn sigmoid<F: Float, const FUSED: bool>(x: F) -> F {
+    let e = F::exp_vectorisable::<FUSED>(-x.abs());
     let numerator = if x >= F::zero() { F::one() } else { e };
     numerator / (F::one() + e)
 }
 
 /// Φ(x), the standard normal CDF, as `erfc(-x / sqrt 2) / 2`.
 #[inline(always)]
-fn normal_cdf<F: Float>(x: F) -> F {
-    F::cast(0.5) * F::erfc_vectorisable(-x * F::cast(FRAC_1_SQRT_2))
+fn normal_cdf<F: Float, const FUSED: bool>(x: F) -> F {
+    F::cast(0.5) * F::erfc_vectorisable::<FUSED>(-x * F::cast(FRAC_1_SQRT_2))
 }
 
 #[inline(always)]

@@ -27,31 +27,47 @@
 //! 1 ulp and `expm1` at most 2 in both (glibc's are within 1).
 //! Speed (criterion, `activation` group, 64,000 values, the 2-vCPU EPYC with
 //! AVX2): `tanh` 3.4 ns per value in `f64` and 1.1 ns in `f32`, against 28
-//! and 19 ns for glibc's `tanh` measured in the same run. The one division is
-//! about a quarter of the `f64` time. On an AVX-512 EPYC (Zen 5): 0.62 ns in
-//! `f64`, 0.23 ns in `f32`, bound by the chain of dependent operations
-//! rather than by their number or the division (docs/PERFORMANCE.md).
+//! and 19 ns for glibc's `tanh` measured in the same run. On an AVX-512 EPYC
+//! (Zen 5), with fused multiply-adds: 0.45-0.49 ns in `f64`, 0.17-0.19 ns in
+//! `f32`. There the loops are bound by how many vector operations they
+//! issue, not by their chain of dependent operations or the division
+//! (docs/PERFORMANCE.md), which is why the multiply-adds are fused.
 //!
-//! Only `+`, `-`, `*`, `/` and integer operations are used (no fused
-//! multiply-add), so results are bit for bit the same with and without AVX2
-//! or AVX-512, on any x86-64 or other CPU.
+//! Only `+`, `-`, `*`, `/`, multiply-add and integer operations are used.
+//! Each function comes in two versions, `FUSED` or not (see
+//! [`Elementary`]): the kernels compiled for AVX2+FMA or AVX-512 use the
+//! fused one, which takes about a quarter less time, so every CPU with FMA
+//! gets the same bits; CPUs without FMA use the other, whose last bits may
+//! differ. Both are tested to the same bounds.
 
 mod erfc;
 
 /// A [`Float`](crate::Float)'s branch-free elementary functions. Not nameable
 /// outside the crate, like [`crate::linalg::Scalar`].
+///
+/// Each function takes `FUSED`: whether its multiply-adds are fused (one
+/// rounding each, `mul_add`). The vectorised kernels pass `true` where the
+/// CPU has FMA ([`crate::simd::fused`]); every such CPU then computes the same
+/// bits, and so does `mul_add` in scalar code anywhere (it is correctly
+/// rounded, in hardware or in the C library).
 pub trait Elementary: Copy {
     #[doc(hidden)]
-    fn tanh_vectorisable(x: Self) -> Self;
+    fn tanh_vectorisable<const FUSED: bool>(x: Self) -> Self;
     #[doc(hidden)]
-    fn exp_vectorisable(x: Self) -> Self;
+    fn exp_vectorisable<const FUSED: bool>(x: Self) -> Self;
     #[doc(hidden)]
-    fn exp_m1_vectorisable(x: Self) -> Self;
+    fn exp_m1_vectorisable<const FUSED: bool>(x: Self) -> Self;
     #[doc(hidden)]
-    fn erfc_vectorisable(x: Self) -> Self;
+    fn erfc_vectorisable<const FUSED: bool>(x: Self) -> Self;
     /// `ln(1 + y)` for `y` in `[0, 1]` only (softplus's `ln(1 + e^-|x|)`).
     #[doc(hidden)]
-    fn ln_1p_unit_vectorisable(y: Self) -> Self;
+    fn ln_1p_unit_vectorisable<const FUSED: bool>(y: Self) -> Self;
+}
+
+/// `a b + c`, rounded once if `FUSED`: what every polynomial step below is.
+#[inline(always)]
+fn madd<T: num_traits::Float, const FUSED: bool>(a: T, b: T, c: T) -> T {
+    if FUSED { a.mul_add(b, c) } else { a * b + c }
 }
 
 /// `expm1(r) ≈ r + r^2 (c_0 + c_1 r + ...)` on the reduced interval `|r| <=
@@ -90,23 +106,21 @@ const EXPM1_F32: [f32; 6] =
 /// and 12 for `ln(1 + y)`), because a general loop does not unroll into
 /// registers.
 #[inline(always)]
-fn estrin<T, const N: usize>(x: T, c: &[T; N]) -> T
-where
-    T: Copy + core::ops::Add<Output = T> + core::ops::Mul<Output = T>,
-{
+fn estrin<T: num_traits::Float, const N: usize, const FUSED: bool>(x: T, c: &[T; N]) -> T {
+    let fma = madd::<T, FUSED>;
     let x2 = x * x;
     let x4 = x2 * x2;
-    let pair = |i: usize| c[i] + c[i + 1] * x;
+    let pair = |i: usize| fma(c[i + 1], x, c[i]);
     match N {
-        6 => (pair(0) + pair(2) * x2) + pair(4) * x4,
-        7 => (pair(0) + pair(2) * x2) + (pair(4) + c[6] * x2) * x4,
+        6 => fma(pair(4), x4, fma(pair(2), x2, pair(0))),
+        7 => fma(fma(c[6], x2, pair(4)), x4, fma(pair(2), x2, pair(0))),
         10 => {
-            let low = (pair(0) + pair(2) * x2) + (pair(4) + pair(6) * x2) * x4;
-            low + pair(8) * (x4 * x4)
+            let low = fma(fma(pair(6), x2, pair(4)), x4, fma(pair(2), x2, pair(0)));
+            fma(pair(8), x4 * x4, low)
         }
         12 => {
-            let low = (pair(0) + pair(2) * x2) + (pair(4) + pair(6) * x2) * x4;
-            low + (pair(8) + pair(10) * x2) * (x4 * x4)
+            let low = fma(fma(pair(6), x2, pair(4)), x4, fma(pair(2), x2, pair(0)));
+            fma(fma(pair(10), x2, pair(8)), x4 * x4, low)
         }
         _ => unreachable!("estrin: no scheme written for {N} terms"),
     }
@@ -140,26 +154,29 @@ const LN2_LO_F32: f32 = f32::from_bits(0x35bf_be8e);
 /// `tanh` is bound by its chain of dependent operations, not by their
 /// number, and this shortened it enough to be 6% faster (AVX-512 EPYC).
 #[inline(always)]
-fn reduce_f64(y: f64, y_log2e: f64) -> (i64, f64) {
+fn reduce_f64<const FUSED: bool>(y: f64, y_log2e: f64) -> (i64, f64) {
+    let fma = madd::<f64, FUSED>;
     // Adding 1.5 * 2^52 rounds to an integer, which then sits in the low
     // mantissa bits: t's bits minus the shifter's are k.
     const SHIFTER: f64 = 6_755_399_441_055_744.0;
     let t = y_log2e + SHIFTER;
     let k = t - SHIFTER;
-    let r = (y - k * LN2_HI) - k * LN2_LO;
+    // y - k LN2_HI is exact either way (k LN2_HI is).
+    let r = fma(-k, LN2_LO, fma(-k, LN2_HI, y));
     // expm1(r) ≈ r + r^2 P(r), P fitted (EXPM1_F64).
-    let e = r + (r * r) * estrin(r, &EXPM1_F64);
+    let e = fma(r * r, estrin::<_, _, FUSED>(r, &EXPM1_F64), r);
     ((t.to_bits() as i64).wrapping_sub(SHIFTER.to_bits() as i64), e)
 }
 
 /// As [`reduce_f64`], in `f32`; needs `|y| < 2^21`.
 #[inline(always)]
-fn reduce_f32(y: f32, y_log2e: f32) -> (i32, f32) {
+fn reduce_f32<const FUSED: bool>(y: f32, y_log2e: f32) -> (i32, f32) {
+    let fma = madd::<f32, FUSED>;
     const SHIFTER: f32 = 12_582_912.0; // 1.5 * 2^23
     let t = y_log2e + SHIFTER;
     let k = t - SHIFTER;
-    let r = (y - k * LN2_HI_F32) - k * LN2_LO_F32;
-    let e = r + (r * r) * estrin(r, &EXPM1_F32);
+    let r = fma(-k, LN2_LO_F32, fma(-k, LN2_HI_F32, y));
+    let e = fma(r * r, estrin::<_, _, FUSED>(r, &EXPM1_F32), r);
     ((t.to_bits() as i32).wrapping_sub(SHIFTER.to_bits() as i32), e)
 }
 
@@ -171,20 +188,20 @@ fn reduce_f32(y: f32, y_log2e: f32) -> (i32, f32) {
 macro_rules! exp_family {
     ($t:ty, $reduce:ident, $log2e:expr, $pow2:ident, low: $low:expr, m1_low: $m1_low:expr, high: $high:expr) => {
         #[inline(always)]
-        fn exp_vectorisable(x: $t) -> $t {
+        fn exp_vectorisable<const FUSED: bool>(x: $t) -> $t {
             let y = x.clamp($low, $high); // NaN stays NaN
-            let (k, e) = $reduce(y, y * $log2e);
+            let (k, e) = $reduce::<FUSED>(y, y * $log2e);
             let (s1, s2) = ($pow2(k >> 1), $pow2(k - (k >> 1)));
-            (s1 * e + s1) * s2
+            madd::<$t, FUSED>(s1, e, s1) * s2
         }
 
         #[inline(always)]
-        fn exp_m1_vectorisable(x: $t) -> $t {
+        fn exp_m1_vectorisable<const FUSED: bool>(x: $t) -> $t {
             let y = x.clamp($m1_low, $high);
-            let (k, e) = $reduce(y, y * $log2e);
+            let (k, e) = $reduce::<FUSED>(y, y * $log2e);
             let (k1, k2) = (k >> 1, k - (k >> 1));
             let (s1, s2) = ($pow2(k1), $pow2(k2));
-            let m = (s1 * e + (s1 - $pow2(-k2))) * s2;
+            let m = madd::<$t, FUSED>(s1, e, s1 - $pow2(-k2)) * s2;
             // The polynomial turns -0 into +0; expm1(-0) is -0.
             if x == 0.0 { x } else { m }
         }
@@ -227,14 +244,14 @@ const ATANH_TERMS_F32: [f32; 7] = [
 macro_rules! ln_1p_unit {
     ($t:ty, $terms:expr, $ln2_hi:expr, $ln2_lo:expr) => {
         #[inline(always)]
-        fn ln_1p_unit_vectorisable(y: $t) -> $t {
+        fn ln_1p_unit_vectorisable<const FUSED: bool>(y: $t) -> $t {
             let u = 1.0 + y;
             let c = y - (u - 1.0);
             let halve = u > core::f64::consts::SQRT_2 as $t;
             let m = if halve { 0.5 * u } else { u };
             let s = (m - 1.0) / (m + 1.0);
             let s2 = s * s;
-            let ln_m = 2.0 * s + (s * s2) * estrin(s2, &$terms);
+            let ln_m = madd::<$t, FUSED>(s * s2, estrin::<_, _, FUSED>(s2, &$terms), 2.0 * s);
             let (k_hi, k_lo) = if halve { ($ln2_hi, $ln2_lo) } else { (0.0, 0.0) };
             k_hi + (ln_m + (k_lo + c / u))
         }
@@ -243,20 +260,20 @@ macro_rules! ln_1p_unit {
 
 impl Elementary for f64 {
     #[inline(always)]
-    fn tanh_vectorisable(x: f64) -> f64 {
+    fn tanh_vectorisable<const FUSED: bool>(x: f64) -> f64 {
         let a = x.abs();
         let a = if a > 20.0 { 20.0 } else { a }; // NaN compares false and stays NaN
-        let (k, e) = reduce_f64(a + a, a * (2.0 * core::f64::consts::LOG2_E));
+        let (k, e) = reduce_f64::<FUSED>(a + a, a * (2.0 * core::f64::consts::LOG2_E));
         let scale = pow2_f64(k);
-        let m = scale * e + (scale - 1.0);
+        let m = madd::<f64, FUSED>(scale, e, scale - 1.0);
         (m / (m + 2.0)).copysign(x)
     }
 
     exp_family!(f64, reduce_f64, core::f64::consts::LOG2_E, pow2_f64, low: -746.0, m1_low: -40.0, high: 710.0);
 
     #[inline(always)]
-    fn erfc_vectorisable(x: f64) -> f64 {
-        erfc::erfc_f64(x)
+    fn erfc_vectorisable<const FUSED: bool>(x: f64) -> f64 {
+        erfc::erfc_f64::<FUSED>(x)
     }
 
     ln_1p_unit!(f64, ATANH_TERMS, LN2_HI, LN2_LO);
@@ -264,20 +281,20 @@ impl Elementary for f64 {
 
 impl Elementary for f32 {
     #[inline(always)]
-    fn tanh_vectorisable(x: f32) -> f32 {
+    fn tanh_vectorisable<const FUSED: bool>(x: f32) -> f32 {
         let a = x.abs();
         let a = if a > 10.0 { 10.0 } else { a };
-        let (k, e) = reduce_f32(a + a, a * (2.0 * core::f32::consts::LOG2_E));
+        let (k, e) = reduce_f32::<FUSED>(a + a, a * (2.0 * core::f32::consts::LOG2_E));
         let scale = pow2_f32(k);
-        let m = scale * e + (scale - 1.0);
+        let m = madd::<f32, FUSED>(scale, e, scale - 1.0);
         (m / (m + 2.0)).copysign(x)
     }
 
     exp_family!(f32, reduce_f32, core::f32::consts::LOG2_E, pow2_f32, low: -104.0, m1_low: -18.0, high: 89.0);
 
     #[inline(always)]
-    fn erfc_vectorisable(x: f32) -> f32 {
-        erfc::erfc_f32(x)
+    fn erfc_vectorisable<const FUSED: bool>(x: f32) -> f32 {
+        erfc::erfc_f32::<FUSED>(x)
     }
 
     ln_1p_unit!(f32, ATANH_TERMS_F32, LN2_HI_F32, LN2_LO_F32);
@@ -287,8 +304,37 @@ impl Elementary for f32 {
 mod tests {
     use super::Elementary;
 
+    /// Each function with its multiply-adds fused or not, as `fused` says:
+    /// the tests check both versions (the kernels run the fused one where
+    /// the CPU has FMA; here `mul_add` may be the C library's, with the same
+    /// bits).
+    macro_rules! either {
+        ($($name:ident: $t:ty => $f:ident;)*) => {$(
+            fn $name(fused: bool, x: $t) -> $t {
+                if fused { <$t>::$f::<true>(x) } else { <$t>::$f::<false>(x) }
+            }
+        )*};
+    }
+    either! {
+        tanh64: f64 => tanh_vectorisable;
+        tanh32: f32 => tanh_vectorisable;
+        exp64: f64 => exp_vectorisable;
+        exp32: f32 => exp_vectorisable;
+        expm1_64: f64 => exp_m1_vectorisable;
+        expm1_32: f32 => exp_m1_vectorisable;
+        erfc64: f64 => erfc_vectorisable;
+        erfc32: f32 => erfc_vectorisable;
+        ln1p64: f64 => ln_1p_unit_vectorisable;
+        ln1p32: f32 => ln_1p_unit_vectorisable;
+    }
+    const BOTH: [bool; 2] = [false, true];
+
     fn ulps64(a: f64, b: f64) -> u64 {
         (a.to_bits() as i64).abs_diff(b.to_bits() as i64)
+    }
+
+    fn ulps32(a: f32, b: f32) -> u32 {
+        (a.to_bits() as i32).abs_diff(b.to_bits() as i32)
     }
 
     /// Largest ulp distance from glibc's `tanh` (itself within 1 ulp) over a
@@ -296,53 +342,60 @@ mod tests {
     #[test]
     fn tanh_f64_is_within_four_ulp() {
         const LIMIT: u64 = 4;
-        // The worst input a sweep ten times denser than this one found: 4
-        // ulp, with Taylor's polynomial before 2026-12-03 as with the fitted
-        // one (the sweep below found at most 3 with Taylor's).
-        let v = 0.182_272_129_521_020_4_f64;
-        let mut worst = (ulps64(f64::tanh_vectorisable(v), v.tanh()), v);
-        let mut x = 1e-300_f64;
-        while x < 40.0 {
-            for v in [x, -x] {
-                let d = ulps64(f64::tanh_vectorisable(v), v.tanh());
+        for fused in BOTH {
+            // The worst input a sweep ten times denser than this one found
+            // unfused: 4 ulp, with Taylor's polynomial before 2026-12-03 as
+            // with the fitted one (the sweep below found at most 3 with Taylor's).
+            let v = 0.182_272_129_521_020_4_f64;
+            let mut worst = (ulps64(tanh64(fused, v), v.tanh()), v);
+            let mut x = 1e-300_f64;
+            while x < 40.0 {
+                for v in [x, -x] {
+                    let d = ulps64(tanh64(fused, v), v.tanh());
+                    if d > worst.0 {
+                        worst = (d, v);
+                    }
+                }
+                x *= 1.000_01;
+            }
+            for k in 0..2_000_000 {
+                let v = -25.0 + 50.0 * f64::from(k) / 2e6;
+                let d = ulps64(tanh64(fused, v), v.tanh());
                 if d > worst.0 {
                     worst = (d, v);
                 }
             }
-            x *= 1.000_01;
+            assert!(worst.0 <= LIMIT, "fused {fused}: {} ulp at {:e}", worst.0, worst.1);
         }
-        for k in 0..2_000_000 {
-            let v = -25.0 + 50.0 * f64::from(k) / 2e6;
-            let d = ulps64(f64::tanh_vectorisable(v), v.tanh());
-            if d > worst.0 {
-                worst = (d, v);
-            }
-        }
-        assert!(worst.0 <= LIMIT, "{} ulp at {:e}", worst.0, worst.1);
     }
 
     #[test]
     fn tanh_f32_is_within_two_ulp_everywhere() {
         const LIMIT: u32 = 2;
-        // Every f32 from 0 to the clamp, both signs: the whole domain that matters.
-        let mut worst = (0, 0.0_f32);
-        for bits in (0..f32::to_bits(12.0)).step_by(7) {
-            for v in [f32::from_bits(bits), -f32::from_bits(bits)] {
-                let exact = (f64::from(v)).tanh() as f32;
-                let d =
-                    (f32::tanh_vectorisable(v).to_bits() as i32).abs_diff(exact.to_bits() as i32);
-                if d > worst.0 {
-                    worst = (d, v);
+        for fused in BOTH {
+            // Every 7th f32 from 0 to past the clamp, both signs.
+            let mut worst = (0, 0.0_f32);
+            for bits in (0..f32::to_bits(12.0)).step_by(7) {
+                for v in [f32::from_bits(bits), -f32::from_bits(bits)] {
+                    let d = ulps32(tanh32(fused, v), (f64::from(v)).tanh() as f32);
+                    if d > worst.0 {
+                        worst = (d, v);
+                    }
                 }
             }
+            assert!(worst.0 <= LIMIT, "fused {fused}: {} ulp at {:e}", worst.0, worst.1);
         }
-        assert!(worst.0 <= LIMIT, "{} ulp at {:e}", worst.0, worst.1);
     }
 
     /// Largest ulp distance from `reference` over a sweep of `[low, high]`:
     /// a million evenly spaced points and a geometric sweep through the small
     /// magnitudes, both signs.
-    fn worst_f64(f: fn(f64) -> f64, reference: fn(f64) -> f64, low: f64, high: f64) -> (u64, f64) {
+    fn worst_f64(
+        f: impl Fn(f64) -> f64,
+        reference: fn(f64) -> f64,
+        low: f64,
+        high: f64,
+    ) -> (u64, f64) {
         let mut worst = (0, 0.0);
         let mut check = |v: f64| {
             let d = ulps64(f(v), reference(v));
@@ -364,117 +417,129 @@ mod tests {
 
     #[test]
     fn exp_f64_is_within_one_ulp_and_expm1_two() {
-        // Past overflow (709.78) and through the subnormal results (below -708.4).
-        let worst = worst_f64(f64::exp_vectorisable, f64::exp, -760.0, 720.0);
-        assert!(worst.0 <= 1, "exp: {} ulp at {:e}", worst.0, worst.1);
-        let worst = worst_f64(f64::exp_m1_vectorisable, f64::exp_m1, -60.0, 720.0);
-        assert!(worst.0 <= 2, "expm1: {} ulp at {:e}", worst.0, worst.1);
+        for fused in BOTH {
+            // Past overflow (709.78) and through the subnormal results (below -708.4).
+            let worst = worst_f64(|x| exp64(fused, x), f64::exp, -760.0, 720.0);
+            assert!(worst.0 <= 1, "exp, fused {fused}: {} ulp at {:e}", worst.0, worst.1);
+            let worst = worst_f64(|x| expm1_64(fused, x), f64::exp_m1, -60.0, 720.0);
+            assert!(worst.0 <= 2, "expm1, fused {fused}: {} ulp at {:e}", worst.0, worst.1);
+        }
     }
 
     #[test]
     fn exp_f32_is_within_one_ulp_and_expm1_two() {
-        // Every 29th f32 from 0 to past overflow, both signs (subnormal
-        // results included): 38 million of each sign, 8 s in a debug build.
-        let mut worst = (0, 0.0_f32, "", 0);
-        for bits in (0..f32::to_bits(110.0)).step_by(29) {
-            for v in [f32::from_bits(bits), -f32::from_bits(bits)] {
-                let cases: [(f32, f32, &str, u32); 2] = [
-                    (f32::exp_vectorisable(v), f64::from(v).exp() as f32, "exp", 1),
-                    (f32::exp_m1_vectorisable(v), f64::from(v).exp_m1() as f32, "expm1", 2),
-                ];
-                for (got, exact, name, limit) in cases {
-                    let d = (got.to_bits() as i32).abs_diff(exact.to_bits() as i32);
-                    if d > limit && d > worst.0 {
-                        worst = (d, v, name, limit);
+        for fused in BOTH {
+            // Every 29th f32 from 0 to past overflow, both signs (subnormal
+            // results included): 38 million of each sign.
+            let mut worst = (0, 0.0_f32, "", 0);
+            for bits in (0..f32::to_bits(110.0)).step_by(29) {
+                for v in [f32::from_bits(bits), -f32::from_bits(bits)] {
+                    let cases: [(f32, f32, &str, u32); 2] = [
+                        (exp32(fused, v), f64::from(v).exp() as f32, "exp", 1),
+                        (expm1_32(fused, v), f64::from(v).exp_m1() as f32, "expm1", 2),
+                    ];
+                    for (got, exact, name, limit) in cases {
+                        let d = ulps32(got, exact);
+                        if d > limit && d > worst.0 {
+                            worst = (d, v, name, limit);
+                        }
                     }
                 }
             }
+            let (d, v, name, limit) = worst;
+            assert!(d == 0, "{name}, fused {fused}: {d} ulp at {v:e}, over {limit}");
         }
-        assert!(worst.0 == 0, "{}: {} ulp at {:e}, over {}", worst.2, worst.0, worst.1, worst.3);
     }
 
     #[test]
     fn erfc_f64_is_within_six_ulp() {
         // Roundings multiply in the tail (exp, 1 - lo, the polynomial, the
         // division): measured, 97-99% of points within 2 ulp, none over 6.
-        let worst = worst_f64(f64::erfc_vectorisable, libm::erfc, -7.0, 28.0);
-        assert!(worst.0 <= 6, "erfc: {} ulp at {:e}", worst.0, worst.1);
+        for fused in BOTH {
+            let worst = worst_f64(|x| erfc64(fused, x), libm::erfc, -7.0, 28.0);
+            assert!(worst.0 <= 6, "erfc, fused {fused}: {} ulp at {:e}", worst.0, worst.1);
+        }
     }
 
     #[test]
     fn erfc_f32_is_within_four_ulp() {
-        // Every 29th f32 up to past underflow, both signs, against f64's libm.
-        let mut worst = (0, 0.0_f32);
-        for bits in (0..f32::to_bits(10.5)).step_by(29) {
-            for v in [f32::from_bits(bits), -f32::from_bits(bits)] {
-                let exact = libm::erfc(f64::from(v)) as f32;
-                let d =
-                    (f32::erfc_vectorisable(v).to_bits() as i32).abs_diff(exact.to_bits() as i32);
-                if d > worst.0 {
-                    worst = (d, v);
+        for fused in BOTH {
+            // Every 29th f32 up to past underflow, both signs, against f64's libm.
+            let mut worst = (0, 0.0_f32);
+            for bits in (0..f32::to_bits(10.5)).step_by(29) {
+                for v in [f32::from_bits(bits), -f32::from_bits(bits)] {
+                    let d = ulps32(erfc32(fused, v), libm::erfc(f64::from(v)) as f32);
+                    if d > worst.0 {
+                        worst = (d, v);
+                    }
                 }
             }
+            assert!(worst.0 <= 4, "erfc, fused {fused}: {} ulp at {:e}", worst.0, worst.1);
         }
-        assert!(worst.0 <= 4, "erfc: {} ulp at {:e}", worst.0, worst.1);
     }
 
     #[test]
     fn ln_1p_unit_is_within_two_ulp() {
-        // A million points evenly spaced, and a geometric sweep from 1e-300.
-        let mut worst = (0, 0.0);
-        let geometric = core::iter::successors(Some(1e-300_f64), |x| Some(x * 1.000_1));
-        for v in
-            (0..=1_000_000).map(|k| f64::from(k) / 1e6).chain(geometric.take_while(|&x| x < 1.0))
-        {
-            let d = ulps64(f64::ln_1p_unit_vectorisable(v), v.ln_1p());
-            if d > worst.0 {
-                worst = (d, v);
+        for fused in BOTH {
+            // A million points evenly spaced, and a geometric sweep from 1e-300.
+            let mut worst = (0, 0.0);
+            let geometric = core::iter::successors(Some(1e-300_f64), |x| Some(x * 1.000_1));
+            for v in (0..=1_000_000)
+                .map(|k| f64::from(k) / 1e6)
+                .chain(geometric.take_while(|&x| x < 1.0))
+            {
+                let d = ulps64(ln1p64(fused, v), v.ln_1p());
+                if d > worst.0 {
+                    worst = (d, v);
+                }
             }
-        }
-        assert!(worst.0 <= 2, "f64: {} ulp at {:e}", worst.0, worst.1);
-        // Every 29th f32 in [0, 1].
-        let mut worst = (0, 0.0_f32);
-        for bits in (0..=f32::to_bits(1.0)).step_by(29) {
-            let v = f32::from_bits(bits);
-            let exact = f64::from(v).ln_1p() as f32;
-            let d =
-                (f32::ln_1p_unit_vectorisable(v).to_bits() as i32).abs_diff(exact.to_bits() as i32);
-            if d > worst.0 {
-                worst = (d, v);
+            assert!(worst.0 <= 2, "f64, fused {fused}: {} ulp at {:e}", worst.0, worst.1);
+            // Every 29th f32 in [0, 1].
+            let mut worst = (0, 0.0_f32);
+            for bits in (0..=f32::to_bits(1.0)).step_by(29) {
+                let v = f32::from_bits(bits);
+                let d = ulps32(ln1p32(fused, v), f64::from(v).ln_1p() as f32);
+                if d > worst.0 {
+                    worst = (d, v);
+                }
             }
+            assert!(worst.0 <= 2, "f32, fused {fused}: {} ulp at {:e}", worst.0, worst.1);
+            assert_eq!(ln1p64(fused, 0.0), 0.0);
+            assert_eq!(ln1p64(fused, 1.0), core::f64::consts::LN_2);
+            assert!(ln1p32(fused, f32::NAN).is_nan());
         }
-        assert!(worst.0 <= 2, "f32: {} ulp at {:e}", worst.0, worst.1);
-        assert_eq!(f64::ln_1p_unit_vectorisable(0.0), 0.0);
-        assert_eq!(f64::ln_1p_unit_vectorisable(1.0), core::f64::consts::LN_2);
-        assert!(f32::ln_1p_unit_vectorisable(f32::NAN).is_nan());
     }
 
     #[test]
     fn exp_special_values() {
-        assert!(f64::exp_vectorisable(f64::NAN).is_nan());
-        assert!(f32::exp_m1_vectorisable(f32::NAN).is_nan());
-        assert_eq!(f64::exp_vectorisable(0.0), 1.0);
-        assert_eq!(f32::exp_vectorisable(0.0), 1.0);
-        assert_eq!(f64::exp_vectorisable(f64::INFINITY), f64::INFINITY);
-        assert_eq!(f32::exp_vectorisable(1e30), f32::INFINITY);
-        assert_eq!(f64::exp_vectorisable(f64::NEG_INFINITY), 0.0);
-        assert_eq!(f32::exp_vectorisable(-1e30), 0.0);
-        assert_eq!(f64::exp_m1_vectorisable(f64::NEG_INFINITY), -1.0);
-        assert_eq!(f32::exp_m1_vectorisable(f32::INFINITY), f32::INFINITY);
-        assert_eq!(f64::exp_m1_vectorisable(1e-310), 1e-310); // expm1 x = x for tiny x
-        assert_eq!(f64::exp_vectorisable(-745.0), 5e-324); // the smallest subnormal
-        assert_eq!(f64::exp_m1_vectorisable(-0.0).to_bits(), (-0.0_f64).to_bits());
+        for fused in BOTH {
+            assert!(exp64(fused, f64::NAN).is_nan());
+            assert!(expm1_32(fused, f32::NAN).is_nan());
+            assert_eq!(exp64(fused, 0.0), 1.0);
+            assert_eq!(exp32(fused, 0.0), 1.0);
+            assert_eq!(exp64(fused, f64::INFINITY), f64::INFINITY);
+            assert_eq!(exp32(fused, 1e30), f32::INFINITY);
+            assert_eq!(exp64(fused, f64::NEG_INFINITY), 0.0);
+            assert_eq!(exp32(fused, -1e30), 0.0);
+            assert_eq!(expm1_64(fused, f64::NEG_INFINITY), -1.0);
+            assert_eq!(expm1_32(fused, f32::INFINITY), f32::INFINITY);
+            assert_eq!(expm1_64(fused, 1e-310), 1e-310); // expm1 x = x for tiny x
+            assert_eq!(exp64(fused, -745.0), 5e-324); // the smallest subnormal
+            assert_eq!(expm1_64(fused, -0.0).to_bits(), (-0.0_f64).to_bits());
+        }
     }
 
     #[test]
     fn tanh_special_values() {
-        assert!(f64::tanh_vectorisable(f64::NAN).is_nan());
-        assert!(f32::tanh_vectorisable(f32::NAN).is_nan());
-        assert_eq!(f64::tanh_vectorisable(f64::INFINITY), 1.0);
-        assert_eq!(f64::tanh_vectorisable(f64::NEG_INFINITY), -1.0);
-        assert_eq!(f32::tanh_vectorisable(-1e30), -1.0);
-        assert_eq!(f64::tanh_vectorisable(-0.0).to_bits(), (-0.0_f64).to_bits());
-        assert_eq!(f32::tanh_vectorisable(0.0).to_bits(), 0);
-        assert_eq!(f64::tanh_vectorisable(1e-310), 1e-310); // subnormal: tanh x = x
+        for fused in BOTH {
+            assert!(tanh64(fused, f64::NAN).is_nan());
+            assert!(tanh32(fused, f32::NAN).is_nan());
+            assert_eq!(tanh64(fused, f64::INFINITY), 1.0);
+            assert_eq!(tanh64(fused, f64::NEG_INFINITY), -1.0);
+            assert_eq!(tanh32(fused, -1e30), -1.0);
+            assert_eq!(tanh64(fused, -0.0).to_bits(), (-0.0_f64).to_bits());
+            assert_eq!(tanh32(fused, 0.0).to_bits(), 0);
+            assert_eq!(tanh64(fused, 1e-310), 1e-310); // subnormal: tanh x = x
+        }
     }
 }

@@ -264,7 +264,7 @@ impl Loss {
                     };
                     sum = sum + xk.max(F::zero()) - xk * y + (-xk.abs()).exp().ln_1p();
                     if let Some((g, scale)) = grad.as_mut() {
-                        g[k] = *scale * (sigmoid(xk) - y);
+                        g[k] = *scale * (sigmoid::<F, false>(xk) - y);
                     }
                 }
                 sum

@@ -7,7 +7,9 @@
 //! [`vectorised`], the same code is compiled again with AVX2 and with
 //! AVX-512 enabled, and the widest the CPU has is chosen at run time. The
 //! loops use no fused multiply-add (or, in a [`FusedKernel`], use it in
-//! every version that has it), so the versions give the same bits.
+//! every version that has it), so the versions give the same bits; a
+//! [`FusedKernel`] gives other bits only on a CPU without FMA, and scalar
+//! code that must match it asks [`fused`].
 //!
 //! A loop is a [`Kernel`] rather than a closure because only code *inlined*
 //! into the AVX2 function is compiled for AVX2, and stable Rust cannot force
@@ -85,6 +87,19 @@ pub(crate) trait FusedKernel {
 #[inline(always)]
 pub(crate) fn madd<F: crate::Float, const FUSED: bool>(a: F, b: F, c: F) -> F {
     if FUSED { a.mul_add(b, c) } else { a * b + c }
+}
+
+/// Whether [`vectorised_fused`] runs its kernel with `FUSED = true` on this
+/// CPU: scalar code that must give a kernel's bits asks this.
+#[inline]
+pub(crate) fn fused() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    match level() {
+        Level::Avx512 => return true,
+        Level::Avx2 => return std::arch::is_x86_feature_detected!("fma"),
+        Level::Baseline => {}
+    }
+    false
 }
 
 /// Runs `kernel` compiled for AVX-512 (with FMA), or AVX2 and FMA, where

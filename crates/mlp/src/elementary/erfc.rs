@@ -10,7 +10,8 @@
 //! `exp(-a^2) = exp(-hi) (1 - lo)` keeps the tail's relative accuracy: the
 //! tail is computed directly, never as `1 - erf`. Negative arguments use
 //! `erfc(-a) = 2 - erfc a`. Every branch is computed and one selected, so a
-//! loop over it vectorises.
+//! loop over it vectorises. Only the `exp` inside follows `FUSED` (see
+//! [`super::Elementary`]); the rest never fuses, as the split needs.
 //!
 //! The coefficients are least-squares fits for relative error, in 50-digit
 //! arithmetic, by `crates/mlp/tools/fit_erfc.py`, whose output follows; the
@@ -144,7 +145,7 @@ fn even_odd<T: num_traits::Float, const N: usize>(x: T, c: &[T; N]) -> T {
 macro_rules! erfc {
     ($name:ident, $t:ty, $small:ident, $near:ident, $far:ident, $long:ident, split: $split:expr, high: $high:expr) => {
         #[inline(always)]
-        pub(super) fn $name(z: $t) -> $t {
+        pub(super) fn $name<const FUSED: bool>(z: $t) -> $t {
             let a = z.abs();
             let a = if a > $high { $high } else { a };
             let small = 1.0 - a * horner(a * a, &$small);
@@ -160,8 +161,9 @@ macro_rules! erfc {
                 core::array::from_fn(|k| if near { $near[k] } else { $far[k] });
             let p = $long(v, &coefficients);
             let divisor = if near { 1.0 } else { a };
-            let large =
-                (<$t as super::Elementary>::exp_vectorisable(-hi) * (1.0 - lo)) * p / divisor;
+            let large = (<$t as super::Elementary>::exp_vectorisable::<FUSED>(-hi) * (1.0 - lo))
+                * p
+                / divisor;
             let r = if a < 0.5 { small } else { large };
             if z < 0.0 { 2.0 - r } else { r }
         }

@@ -3,7 +3,7 @@
 use super::Network;
 use crate::activation::{Activation, Apply};
 use crate::float::Float;
-use crate::simd::{FusedKernel, Kernel, madd, vectorised_fused};
+use crate::simd::{FusedKernel, madd, vectorised_fused};
 
 /// Layers at least this wide are stored transposed and computed as a sum of
 /// scaled columns (vectorised across outputs); narrower ones as one dot
@@ -138,7 +138,8 @@ impl<F: Float> FusedKernel for Forward<'_, F> {
             let input: &[F] = if layer.activation == Activation::Identity {
                 &x[..n_in]
             } else {
-                Apply { activation: layer.activation, x: &x[..n_in], y: &mut a[..n_in] }.run();
+                Apply { activation: layer.activation, x: &x[..n_in], y: &mut a[..n_in] }
+                    .run::<FUSED>();
                 &a[..n_in]
             };
             let out = &mut y[..n_out];
