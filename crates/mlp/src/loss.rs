@@ -150,17 +150,18 @@ impl Loss {
                     });
                 }
                 let probabilities = !self.is_least_squares();
-                for (k, &y) in v.iter().enumerate() {
-                    let bad =
-                        !y.is_finite() || (probabilities && !(y >= F::zero() && y <= F::one()));
-                    if bad {
-                        let expected =
-                            if probabilities { "a probability in [0, 1]" } else { "finite" };
-                        return Err(Error::InvalidTarget {
-                            row: k / outputs,
-                            reason: format!("output {} is {y}, not {expected}", k % outputs),
-                        });
-                    }
+                let bad =
+                    |y: F| !y.is_finite() || (probabilities && !(y >= F::zero() && y <= F::one()));
+                // One pass without an early exit (it vectorises: this runs
+                // every step), then the first bad value for the message.
+                if v.iter().fold(false, |any, &y| any | bad(y)) {
+                    let k = v.iter().position(|&y| bad(y)).unwrap_or_default();
+                    let y = v[k];
+                    let expected = if probabilities { "a probability in [0, 1]" } else { "finite" };
+                    return Err(Error::InvalidTarget {
+                        row: k / outputs,
+                        reason: format!("output {} is {y}, not {expected}", k % outputs),
+                    });
                 }
             }
             Targets::Classes(c) => {
