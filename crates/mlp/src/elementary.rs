@@ -28,7 +28,7 @@
 //! Speed (criterion, `activation` group, 64,000 values, the 2-vCPU EPYC with
 //! AVX2): `tanh` 3.4 ns per value in `f64` and 1.1 ns in `f32`, against 28
 //! and 19 ns for glibc's `tanh` measured in the same run. On an AVX-512 EPYC
-//! (Zen 5), with fused multiply-adds: 0.45-0.49 ns in `f64`, 0.17-0.19 ns in
+//! (Zen 5), with fused multiply-adds: 0.41-0.49 ns in `f64`, 0.16-0.19 ns in
 //! `f32`. There the loops are bound by how many vector operations they
 //! issue, not by their chain of dependent operations or the division
 //! (docs/PERFORMANCE.md), which is why the multiply-adds are fused.
