@@ -42,6 +42,8 @@
 
 mod erfc;
 
+use crate::simd::madd;
+
 /// A [`Float`](crate::Float)'s branch-free elementary functions. Not nameable
 /// outside the crate, like [`crate::linalg::Scalar`].
 ///
@@ -62,12 +64,6 @@ pub trait Elementary: Copy {
     /// `ln(1 + y)` for `y` in `[0, 1]` only (softplus's `ln(1 + e^-|x|)`).
     #[doc(hidden)]
     fn ln_1p_unit_vectorisable<const FUSED: bool>(y: Self) -> Self;
-}
-
-/// `a b + c`, rounded once if `FUSED`: what every polynomial step below is.
-#[inline(always)]
-fn madd<T: num_traits::Float, const FUSED: bool>(a: T, b: T, c: T) -> T {
-    if FUSED { a.mul_add(b, c) } else { a * b + c }
 }
 
 /// `expm1(r) ≈ r + r^2 (c_0 + c_1 r + ...)` on the reduced interval `|r| <=
@@ -106,7 +102,7 @@ const EXPM1_F32: [f32; 6] =
 /// and 12 for `ln(1 + y)`), because a general loop does not unroll into
 /// registers.
 #[inline(always)]
-fn estrin<T: num_traits::Float, const N: usize, const FUSED: bool>(x: T, c: &[T; N]) -> T {
+fn estrin<T: crate::Float, const N: usize, const FUSED: bool>(x: T, c: &[T; N]) -> T {
     let fma = madd::<T, FUSED>;
     let x2 = x * x;
     let x4 = x2 * x2;
