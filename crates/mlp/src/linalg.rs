@@ -24,8 +24,10 @@ use faer::{Accum, MatMut, MatRef, Par};
 use crate::float::Float;
 
 mod sums;
+mod tiles;
 pub(crate) use sums::column_sums;
 use sums::{row_dots, weighted_column_sums};
+use tiles::Layout;
 
 /// Whether a product overwrites its destination or adds to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,6 +133,9 @@ pub(crate) fn gemm_nt<F: Float>(
     if m == 1 {
         return row_dots(c, b, a, acc);
     }
+    if acc == Accumulate::Overwrite && tiles::product(c, a, b, (m, n, k), Layout::Transposed) {
+        return;
+    }
     let a = MatRef::from_row_major_slice(a, m, k);
     let b = MatRef::from_row_major_slice(b, n, k).transpose();
     F::product(MatMut::from_row_major_slice_mut(c, m, n), acc, a, b, parallelism(threads, m, n, k));
@@ -155,6 +160,9 @@ pub(crate) fn gemm_tn<F: Float>(
     if n == 1 {
         return weighted_column_sums(c, a, b, acc);
     }
+    if acc == Accumulate::Overwrite && tiles::gradient(c, a, b, (m, n, k)) {
+        return;
+    }
     let a = MatRef::from_row_major_slice(a, k, m).transpose();
     let b = MatRef::from_row_major_slice(b, k, n);
     F::product(MatMut::from_row_major_slice_mut(c, m, n), acc, a, b, parallelism(threads, m, n, k));
@@ -178,6 +186,9 @@ pub(crate) fn gemm_nn<F: Float>(
     }
     if m == 1 {
         return weighted_column_sums(c, b, a, acc);
+    }
+    if acc == Accumulate::Overwrite && tiles::product(c, a, b, (m, n, k), Layout::AsIs) {
+        return;
     }
     let a = MatRef::from_row_major_slice(a, m, k);
     let b = MatRef::from_row_major_slice(b, k, n);

@@ -120,6 +120,31 @@ pub(crate) fn vectorised_fused<K: FusedKernel>(kernel: K) -> K::Output {
     kernel.run::<false>()
 }
 
+/// Whether the CPU has AVX-512 (with AVX2 and FMA), which
+/// [`avx512_fused`] needs.
+#[inline]
+pub(crate) fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return level() == Level::Avx512;
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// Runs `kernel` fused, compiled for AVX-512, if the CPU has it; `None`
+/// (and `kernel` dropped unrun) otherwise. For kernels that keep more
+/// vectors in registers than AVX2's 16.
+#[inline]
+pub(crate) fn avx512_fused<K: FusedKernel>(kernel: K) -> Option<K::Output> {
+    #[cfg(target_arch = "x86_64")]
+    if level() == Level::Avx512 {
+        // SAFETY: as in `vectorised`: the features were detected.
+        #[allow(unsafe_code)]
+        return Some(unsafe { with_avx512_fma(kernel) });
+    }
+    drop(kernel);
+    None
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 fn with_avx512_fma<K: FusedKernel>(kernel: K) -> K::Output {
