@@ -70,6 +70,12 @@ fn parallelism(threads: usize, m: usize, n: usize, k: usize) -> Par {
     }
 }
 
+/// The threads a product of our own (`tiles`) uses, by the rule of
+/// [`parallelism`].
+fn split(threads: usize, m: usize, n: usize, k: usize) -> usize {
+    if matches!(parallelism(threads, m, n, k), Par::Seq) { 1 } else { threads }
+}
+
 macro_rules! impl_scalar {
     ($t:ty) => {
         impl Scalar for $t {
@@ -133,7 +139,9 @@ pub(crate) fn gemm_nt<F: Float>(
     if m == 1 {
         return row_dots(c, b, a, acc);
     }
-    if acc == Accumulate::Overwrite && tiles::product(c, a, b, (m, n, k), Layout::Transposed) {
+    if acc == Accumulate::Overwrite
+        && tiles::product(c, a, b, (m, n, k), Layout::Transposed, split(threads, m, n, k))
+    {
         return;
     }
     let a = MatRef::from_row_major_slice(a, m, k);
@@ -160,7 +168,8 @@ pub(crate) fn gemm_tn<F: Float>(
     if n == 1 {
         return weighted_column_sums(c, a, b, acc);
     }
-    if acc == Accumulate::Overwrite && tiles::gradient(c, a, b, (m, n, k)) {
+    if acc == Accumulate::Overwrite && tiles::gradient(c, a, b, (m, n, k), split(threads, m, n, k))
+    {
         return;
     }
     let a = MatRef::from_row_major_slice(a, k, m).transpose();
@@ -187,7 +196,9 @@ pub(crate) fn gemm_nn<F: Float>(
     if m == 1 {
         return weighted_column_sums(c, b, a, acc);
     }
-    if acc == Accumulate::Overwrite && tiles::product(c, a, b, (m, n, k), Layout::AsIs) {
+    if acc == Accumulate::Overwrite
+        && tiles::product(c, a, b, (m, n, k), Layout::AsIs, split(threads, m, n, k))
+    {
         return;
     }
     let a = MatRef::from_row_major_slice(a, m, k);

@@ -17,6 +17,7 @@
 //! thread count, nor on how a batch is split into blocks of rows.
 
 use crate::float::Float;
+use crate::parallel::pieces;
 use crate::simd::{FusedKernel, avx512_fused, has_avx512, madd};
 
 /// How the second operand of [`product`] is stored.
@@ -39,6 +40,7 @@ pub(super) fn product<F: Float>(
     b: &[F],
     (m, n, k): (usize, usize, usize),
     layout: Layout,
+    threads: usize,
 ) -> bool {
     assert!(c.len() == m * n && a.len() == m * k && b.len() == k * n, "product: shape");
     if !has_avx512() {
@@ -47,10 +49,10 @@ pub(super) fn product<F: Float>(
     macro_rules! by_k {
         ($n:literal, $rows:literal) => {
             match k {
-                16 => product_tile::<F, 16, $n, $rows>(c, a, b, layout),
-                32 => product_tile::<F, 32, $n, $rows>(c, a, b, layout),
-                64 => product_tile::<F, 64, $n, $rows>(c, a, b, layout),
-                _ => false,
+                16 => product_tile::<F, 16, $n, $rows>(c, a, b, layout, threads),
+                32 => product_tile::<F, 32, $n, $rows>(c, a, b, layout, threads),
+                64 => product_tile::<F, 64, $n, $rows>(c, a, b, layout, threads),
+                _ => return false,
             }
         };
     }
@@ -60,8 +62,9 @@ pub(super) fn product<F: Float>(
         (4, 64) => by_k!(64, 6),
         (8, 32) => by_k!(32, 6),
         (8, 64) => by_k!(64, 3),
-        _ => false,
+        _ => return false,
     }
+    true
 }
 
 /// `C[m, n] = A[k, m]ᵀ · B[k, n]` by register tiles, under the conditions
@@ -74,6 +77,7 @@ pub(super) fn gradient<F: Float>(
     a: &[F],
     b: &[F],
     (m, n, k): (usize, usize, usize),
+    threads: usize,
 ) -> bool {
     assert!(c.len() == m * n && a.len() == k * m && b.len() == k * n, "gradient: shape");
     if !has_avx512() {
@@ -82,10 +86,10 @@ pub(super) fn gradient<F: Float>(
     macro_rules! by_m {
         ($n:literal, $cols:literal) => {
             match m {
-                16 => gradient_tile::<F, 16, $n, $cols>(c, a, b),
-                32 => gradient_tile::<F, 32, $n, $cols>(c, a, b),
-                64 => gradient_tile::<F, 64, $n, $cols>(c, a, b),
-                _ => false,
+                16 => gradient_tile::<F, 16, $n, $cols>(c, a, b, threads),
+                32 => gradient_tile::<F, 32, $n, $cols>(c, a, b, threads),
+                64 => gradient_tile::<F, 64, $n, $cols>(c, a, b, threads),
+                _ => return false,
             }
         };
     }
@@ -97,30 +101,33 @@ pub(super) fn gradient<F: Float>(
         (4, 64) => by_m!(64, 32),
         (8, 32) => by_m!(32, 16),
         (8, 64) => by_m!(64, 16),
-        _ => false,
+        _ => return false,
     }
+    true
 }
 
-#[inline]
+/// Runs [`ProductTile`] on `threads` blocks of rows side by side (one
+/// block if 1): rows are independent, so the bits are the same.
 fn product_tile<F: Float, const K: usize, const N: usize, const R: usize>(
     c: &mut [F],
     a: &[F],
     b: &[F],
     layout: Layout,
-) -> bool {
-    let a = a.as_chunks::<K>().0;
-    let c = c.as_chunks_mut::<N>().0;
+    threads: usize,
+) {
+    let rows = (c.len() / N).div_ceil(threads).next_multiple_of(R).max(1);
+    let blocks = c.as_chunks_mut::<N>().0.chunks_mut(rows).zip(a.as_chunks::<K>().0.chunks(rows));
+    let run = |b: &[[F; N]; K]| {
+        pieces(blocks, |(c, a)| {
+            avx512_fused(ProductTile::<F, K, N, R> { c, a, b }).expect("AVX-512 detected");
+        });
+    };
     match layout {
-        Layout::AsIs => {
-            let b = b.as_chunks::<N>().0.try_into().expect("shape checked");
-            avx512_fused(ProductTile::<F, K, N, R> { c, a, b }).is_some()
-        }
+        Layout::AsIs => run(b.as_chunks::<N>().0.try_into().expect("shape checked")),
         Layout::Transposed => {
-            // `B` as `K` rows of `N`: at most 32 KB on the stack, and a few
-            // hundred nanoseconds.
-            let rows: [[F; N]; K] =
-                core::array::from_fn(|p| core::array::from_fn(|j| b[j * K + p]));
-            avx512_fused(ProductTile::<F, K, N, R> { c, a, b: &rows }).is_some()
+            // `B` as `K` rows of `N`: at most 32 KB on the stack, and about
+            // 1% of T's step.
+            run(&core::array::from_fn(|p| core::array::from_fn(|j| b[j * K + p])));
         }
     }
 }
@@ -173,19 +180,28 @@ const GRADIENT_ROWS: usize = 64;
 /// Rows of a tile of [`GradientTile`].
 const G: usize = 8;
 
+/// Runs [`GradientTile`] on `threads` blocks of the result's rows side by
+/// side (one block if 1): each sum is computed whole by one of them, so the
+/// bits are the same.
 fn gradient_tile<F: Float, const M: usize, const N: usize, const C: usize>(
     c: &mut [F],
     a: &[F],
     b: &[F],
-) -> bool {
-    let c = c.as_chunks_mut::<N>().0.try_into().expect("shape checked");
-    let a = a.as_chunks::<M>().0;
-    let b = b.as_chunks::<N>().0;
-    avx512_fused(GradientTile::<F, M, N, C> { c, a, b }).is_some()
+    threads: usize,
+) {
+    let rows = M.div_ceil(threads).next_multiple_of(G);
+    let (a, b) = (a.as_chunks::<M>().0, b.as_chunks::<N>().0);
+    let blocks = c.as_chunks_mut::<N>().0.chunks_mut(rows).enumerate();
+    pieces(blocks, |(i, c)| {
+        let first = i * rows;
+        avx512_fused(GradientTile::<F, M, N, C> { c, first, a, b }).expect("AVX-512 detected");
+    });
 }
 
+/// Rows `first..first + c.len()` of `Aᵀ B`, into `c`.
 struct GradientTile<'a, F, const M: usize, const N: usize, const C: usize> {
-    c: &'a mut [[F; N]; M],
+    c: &'a mut [[F; N]],
+    first: usize,
     a: &'a [[F; M]],
     b: &'a [[F; N]],
 }
@@ -196,7 +212,7 @@ impl<F: Float, const M: usize, const N: usize, const C: usize> FusedKernel
     type Output = ();
     #[inline(always)]
     fn run<const FUSED: bool>(self) {
-        let GradientTile { c, a, b } = self;
+        let GradientTile { c, first: i_first, a, b } = self;
         // A tile of sums is `G` rows of `C` columns of the result. Each pass
         // over a block of the batch starts from the sums the pass before
         // stored in the result, which continues each chain unchanged. Kept
@@ -206,7 +222,7 @@ impl<F: Float, const M: usize, const N: usize, const C: usize> FusedKernel
         let mut first = true;
         for (a_block, b_block) in a.chunks(GRADIENT_ROWS).zip(b.chunks(GRADIENT_ROWS)) {
             for j0 in (0..N).step_by(C) {
-                for i0 in (0..M).step_by(G) {
+                for i0 in (0..c.len()).step_by(G) {
                     let mut sums: [[F; C]; G] = if first {
                         [[F::zero(); C]; G]
                     } else {
@@ -214,7 +230,7 @@ impl<F: Float, const M: usize, const N: usize, const C: usize> FusedKernel
                     };
                     for (a_row, b_row) in a_block.iter().zip(b_block) {
                         let y: &[F; C] = b_row[j0..j0 + C].try_into().unwrap();
-                        let x: &[F; G] = a_row[i0..i0 + G].try_into().unwrap();
+                        let x: &[F; G] = a_row[i_first + i0..][..G].try_into().unwrap();
                         for r in 0..G {
                             axpy::<F, FUSED, C>(&mut sums[r], x[r], y);
                         }
@@ -267,9 +283,9 @@ mod tests {
                     let b = values::<F>(k * n, 1.5);
                     let bt: Vec<F> = (0..n * k).map(|v| b[(v % k) * n + v / k]).collect();
                     let mut c = vec![F::nan(); m * n];
-                    assert!(product(&mut c, &a, &b, (m, n, k), Layout::AsIs));
+                    assert!(product(&mut c, &a, &b, (m, n, k), Layout::AsIs, 1));
                     let mut ct = vec![F::nan(); m * n];
-                    assert!(product(&mut ct, &a, &bt, (m, n, k), Layout::Transposed));
+                    assert!(product(&mut ct, &a, &bt, (m, n, k), Layout::Transposed, 1));
                     for i in 0..m {
                         for j in 0..n {
                             let e = fused(&mut (0..k).map(|p| (a[i * k + p], b[p * n + j])));
@@ -291,7 +307,7 @@ mod tests {
                     let d = values::<F>(m * g_m, 2.5);
                     let x = values::<F>(m * n, 3.5);
                     let mut g = vec![F::nan(); g_m * n];
-                    assert!(gradient(&mut g, &d, &x, (g_m, n, m)));
+                    assert!(gradient(&mut g, &d, &x, (g_m, n, m), 1));
                     for i in 0..g_m {
                         for j in 0..n {
                             let e = fused(&mut (0..m).map(|r| (d[r * g_m + i], x[r * n + j])));
@@ -318,11 +334,38 @@ mod tests {
         tiles_sum_in_order::<f64>();
     }
 
+    /// Split among threads, the tiles give the same bits as on one.
+    #[test]
+    fn threads_do_not_change_a_bit() {
+        if !crate::simd::has_avx512() {
+            return;
+        }
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for (m, n, k) in [(1003, 32, 16), (517, 64, 64), (9, 32, 32)] {
+            let a = values::<f32>(m * k, 0.5);
+            let b = values::<f32>(k * n, 1.5);
+            let d = values::<f32>(m * k, 2.5);
+            let run = |threads| {
+                let mut c = vec![f32::NAN; m * n];
+                assert!(product(&mut c, &a, &b, (m, n, k), Layout::AsIs, threads));
+                let mut ct = vec![f32::NAN; m * n];
+                assert!(product(&mut ct, &a, &b, (m, n, k), Layout::Transposed, threads));
+                let mut g = vec![f32::NAN; k * n];
+                assert!(gradient(&mut g, &d, &c, (k, n, m), threads));
+                [bits(&c), bits(&ct), bits(&g)]
+            };
+            let one = run(1);
+            assert_eq!(one, run(2), "{m}x{n}x{k}, 2 threads");
+            assert_eq!(one, run(3), "{m}x{n}x{k}, 3 threads");
+        }
+    }
+
     #[test]
     fn other_widths_are_left_to_faer() {
         let mut c = [0.0f64; 48 * 2];
-        assert!(!product(&mut c, &[0.0; 2 * 32], &[0.0; 32 * 48], (2, 48, 32), Layout::AsIs));
-        assert!(!product(&mut c[..64], &[0.0; 2 * 8], &[0.0; 8 * 32], (2, 32, 8), Layout::AsIs));
-        assert!(!gradient(&mut c, &[0.0; 2 * 2], &[0.0; 2 * 48], (2, 48, 2)));
+        let asis = Layout::AsIs;
+        assert!(!product(&mut c, &[0.0; 2 * 32], &[0.0; 32 * 48], (2, 48, 32), asis, 1));
+        assert!(!product(&mut c[..64], &[0.0; 2 * 8], &[0.0; 8 * 32], (2, 32, 8), asis, 1));
+        assert!(!gradient(&mut c, &[0.0; 2 * 2], &[0.0; 2 * 48], (2, 48, 2), 1));
     }
 }
