@@ -12,7 +12,11 @@
 //! packing buffers are thread-local), which the allocation-free training step
 //! relies on; `gemm` 0.19 allocates packing buffers on every call. A packed
 //! kernel of our own in safe Rust was slower (docs/PERFORMANCE.md).
-//! Measurements are in ARCHITECTURE.md.
+//! Measurements are in ARCHITECTURE.md. Two exceptions: products with a
+//! dimension of one (`sums`), and, on CPUs with AVX-512, products of layers
+//! 32 or 64 wide from or to layers 16, 32 or 64 wide, whose register tiles
+//! of constant width (`tiles`) run near the FMA peak where faer's reached
+//! about 80% (workload T).
 //!
 //! Large products may run on several threads (`threads` argument, see
 //! [`PARALLEL_MIN_MACS`]); a product's summation order depends only on its
