@@ -100,6 +100,40 @@ pub fn cases() -> impl Strategy<Value = Case> {
         })
 }
 
+/// Cases whose layers are often 16, 32 or 64 wide, where the products on
+/// AVX-512 CPUs run in register tiles of constant width (the library's
+/// `linalg/tiles.rs`), with batches that span the forward pass's blocks of
+/// 256 rows and the weight gradient's blocks of 64; depth 1-4, any
+/// activation and loss.
+pub fn wide_cases() -> impl Strategy<Value = Case> {
+    let width = proptest::sample::select(vec![1usize, 2, 16, 32, 64]);
+    let batch = proptest::sample::select(vec![1usize, 7, 70, 300]);
+    (1..=4usize)
+        .prop_flat_map(move |depth| {
+            (
+                proptest::collection::vec(width.clone(), depth + 1),
+                proptest::collection::vec(0..Activation::ALL.len(), depth),
+                batch.clone(),
+                0..Loss::ALL.len(),
+                any::<u64>(),
+            )
+        })
+        .prop_map(|(mut widths, acts, batch, loss, seed)| {
+            let loss = Loss::ALL[loss];
+            if loss == Loss::SoftmaxCrossEntropy {
+                let last = widths.len() - 1;
+                widths[last] = widths[last].max(2);
+            }
+            Case {
+                widths,
+                activations: acts.into_iter().map(|k| Activation::ALL[k]).collect(),
+                batch,
+                loss,
+                seed,
+            }
+        })
+}
+
 /// Whether φ is infinitely differentiable. The relu family is not at 0: φ′
 /// jumps (relu, leaky relu, selu) or φ″ does (elu with alpha 1), and a
 /// fourth-order stencil across 0 loses its accuracy.
