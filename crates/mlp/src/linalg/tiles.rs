@@ -93,9 +93,9 @@ pub(super) fn gradient<F: Float>(
             }
         };
     }
-    // Columns per tile: two vectors, so a tile holds 16 vectors of sums (8
-    // rows of 4 vectors in `f64` measured no faster in T, and 4 rows of 2
-    // vectors in `f32` 4% slower).
+    // Columns per tile: two vectors, so a tile of 8 rows holds 16 vectors
+    // of sums (in T, 4 rows of 4 vectors measured no faster in `f64`, and 4
+    // rows of 2 vectors 4% slower in `f32`).
     match (size_of::<F>(), n) {
         (4, 32) => by_m!(32, 32),
         (4, 64) => by_m!(64, 32),
