@@ -135,24 +135,47 @@ impl<F: Float> Kernel for RowDots<'_, F> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
-        let RowDots { out, a, v, acc } = self;
-        let mut rows = a.chunks_exact(v.len());
-        let mut blocks = out.chunks_exact_mut(BLOCK);
-        let mut lanes = [[F::zero(); LANES]; BLOCK];
-        let mut tails = [F::zero(); BLOCK];
-        for block in &mut blocks {
-            for ((l, t), row) in lanes.iter_mut().zip(&mut tails).zip(&mut rows) {
-                (*l, *t) = row_lanes(row, v);
-            }
-            store(block, finish_dots(&lanes, &tails), acc);
+        // Rows of a common width as arrays of constant length: LLVM's code
+        // for rows whose length it knows only at run time, a loop over
+        // blocks of 16 per row, was most of the time of T's last layer.
+        match self.v.len() {
+            16 => row_dots_of::<F, 16>(self),
+            32 => row_dots_of::<F, 32>(self),
+            64 => row_dots_of::<F, 64>(self),
+            _ => row_dots_of::<F, 0>(self),
         }
-        // The last rows, fewer than a block: the block's other lanes are
-        // left from the block before, finished and not stored.
-        let last = blocks.into_remainder();
-        for ((l, t), row) in lanes.iter_mut().zip(&mut tails).zip(rows) {
-            (*l, *t) = row_lanes(row, v);
+    }
+}
+
+/// [`RowDots`] for rows `K` long, or of any length if `K` is 0.
+#[inline(always)]
+fn row_dots_of<F: Float, const K: usize>(dots: RowDots<'_, F>) {
+    let RowDots { out, a, v, acc } = dots;
+    let mut rows = a.chunks_exact(v.len());
+    let mut blocks = out.chunks_exact_mut(BLOCK);
+    let mut lanes = [[F::zero(); LANES]; BLOCK];
+    let mut tails = [F::zero(); BLOCK];
+    for block in &mut blocks {
+        for ((l, t), row) in lanes.iter_mut().zip(&mut tails).zip(&mut rows) {
+            (*l, *t) = row_lanes_of::<F, K>(row, v);
         }
-        store(last, finish_dots(&lanes, &tails), acc);
+        store(block, finish_dots(&lanes, &tails), acc);
+    }
+    // The last rows, fewer than a block: the block's other lanes are
+    // left from the block before, finished and not stored.
+    let last = blocks.into_remainder();
+    for ((l, t), row) in lanes.iter_mut().zip(&mut tails).zip(rows) {
+        (*l, *t) = row_lanes_of::<F, K>(row, v);
+    }
+    store(last, finish_dots(&lanes, &tails), acc);
+}
+
+/// [`row_lanes`], with `row` and `v` as arrays of `K` if `K` is not 0.
+#[inline(always)]
+fn row_lanes_of<F: Float, const K: usize>(row: &[F], v: &[F]) -> ([F; LANES], F) {
+    match (row.first_chunk::<K>(), v.first_chunk::<K>()) {
+        (Some(row), Some(v)) if K > 0 => row_lanes(row, v),
+        _ => row_lanes(row, v),
     }
 }
 
