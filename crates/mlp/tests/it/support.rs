@@ -71,6 +71,20 @@ pub struct Case {
     pub seed: u64,
 }
 
+/// A case from drawn widths, activation and loss indices, batch and seed;
+/// softmax cross-entropy gets at least 2 outputs.
+fn case(
+    (mut widths, acts, batch, loss, seed): (Vec<usize>, Vec<usize>, usize, usize, u64),
+) -> Case {
+    let loss = Loss::ALL[loss];
+    if loss == Loss::SoftmaxCrossEntropy {
+        let last = widths.len() - 1;
+        widths[last] = widths[last].max(2);
+    }
+    let activations = acts.into_iter().map(|k| Activation::ALL[k]).collect();
+    Case { widths, activations, batch, loss, seed }
+}
+
 /// Cases of depth 1-5, widths 1-16, batch 1-8, any activation on any layer,
 /// any loss (softmax cross-entropy gets at least 2 outputs).
 pub fn cases() -> impl Strategy<Value = Case> {
@@ -84,20 +98,7 @@ pub fn cases() -> impl Strategy<Value = Case> {
                 any::<u64>(),
             )
         })
-        .prop_map(|(mut widths, acts, batch, loss, seed)| {
-            let loss = Loss::ALL[loss];
-            if loss == Loss::SoftmaxCrossEntropy {
-                let last = widths.len() - 1;
-                widths[last] = widths[last].max(2);
-            }
-            Case {
-                widths,
-                activations: acts.into_iter().map(|k| Activation::ALL[k]).collect(),
-                batch,
-                loss,
-                seed,
-            }
-        })
+        .prop_map(case)
 }
 
 /// Cases whose layers are often 16, 32 or 64 wide, where the products on
@@ -118,20 +119,7 @@ pub fn wide_cases() -> impl Strategy<Value = Case> {
                 any::<u64>(),
             )
         })
-        .prop_map(|(mut widths, acts, batch, loss, seed)| {
-            let loss = Loss::ALL[loss];
-            if loss == Loss::SoftmaxCrossEntropy {
-                let last = widths.len() - 1;
-                widths[last] = widths[last].max(2);
-            }
-            Case {
-                widths,
-                activations: acts.into_iter().map(|k| Activation::ALL[k]).collect(),
-                batch,
-                loss,
-                seed,
-            }
-        })
+        .prop_map(case)
 }
 
 /// Whether φ is infinitely differentiable. The relu family is not at 0: φ′
