@@ -22,19 +22,36 @@ pub(crate) trait Kernel {
     fn run(self) -> Self::Output;
 }
 
-/// The widest vectors this CPU has, detected once per call (a cached
-/// atomic load in std).
+/// The widest vectors this CPU has, or fewer if the environment variable
+/// `MLP_SIMD` asks for `avx2` or `baseline` (read once; other values are
+/// ignored, and it never raises the level above what the CPU has). Why:
+/// so that one machine can run every version of the kernels, as `.ci/run`
+/// does with the test suite, and so that a user chasing a difference in
+/// results can rule the wide kernels out.
 #[cfg(target_arch = "x86_64")]
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Level {
-    Avx512,
-    Avx2,
     Baseline,
+    Avx2,
+    Avx512,
 }
 
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn level() -> Level {
+    static LEVEL: std::sync::OnceLock<Level> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        let cap = match std::env::var("MLP_SIMD").as_deref() {
+            Ok("baseline") => Level::Baseline,
+            Ok("avx2") => Level::Avx2,
+            _ => Level::Avx512,
+        };
+        detected().min(cap)
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+fn detected() -> Level {
     use std::arch::is_x86_feature_detected as has;
     // FMA comes with every AVX-512 CPU; asked for all the same.
     if has!("avx512f") && has!("avx2") && has!("fma") {
@@ -155,4 +172,38 @@ fn with_avx512_fma<K: FusedKernel>(kernel: K) -> K::Output {
 #[target_feature(enable = "avx2,fma")]
 fn with_avx2_fma<K: FusedKernel>(kernel: K) -> K::Output {
     kernel.run::<true>()
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+
+    /// `MLP_SIMD` caps the level, never raises it; `.ci/run` runs the suite
+    /// with `avx2` and `baseline`, and this checks that it took effect.
+    #[test]
+    fn the_environment_caps_the_level() {
+        let (level, cpu) = (level(), detected());
+        match std::env::var("MLP_SIMD").as_deref() {
+            Ok("baseline") => {
+                assert!(level == Level::Baseline && !fused() && !has_avx512());
+                assert!(avx512_fused(Probe).is_none());
+            }
+            Ok("avx2") => {
+                assert!(level == cpu.min(Level::Avx2) && !has_avx512());
+                assert!(avx512_fused(Probe).is_none());
+            }
+            _ => assert!(level == cpu),
+        }
+        assert_eq!(vectorised_fused(Probe), fused());
+    }
+
+    /// Reports the `FUSED` its kernel was run with.
+    struct Probe;
+
+    impl FusedKernel for Probe {
+        type Output = bool;
+        fn run<const FUSED: bool>(self) -> bool {
+            FUSED
+        }
+    }
 }
