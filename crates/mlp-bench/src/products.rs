@@ -1,23 +1,22 @@
 //! The matrix products of each workload's step alone, with the operands hot
-//! in cache: how fast the matrix crate is at these shapes, to set against
+//! in cache: how fast `mlp`'s products are at these shapes, to set against
 //! the whole workload's rate (the difference is everything else: element-wise
 //! passes, data movement, operands arriving from memory).
 //!
-//! The products are the ones `mlp` computes, through faer as `mlp::linalg`
-//! calls it: per layer `l` the forward `A Wᵀ` (`[rows, out] x [out, in]ᵀ`),
-//! the weight gradient `Δᵀ A` and, below the first layer, `Δ W`. Threads
-//! follow the library's rule: only products of at least 2^26 multiply-adds
-//! use them (`PARALLEL_MIN_MACS` in `crates/mlp/src/linalg.rs`).
+//! The products are the ones `mlp` computes, through the very functions the
+//! network calls (`mlp::bench_support`: register tiles, sums for a dimension
+//! of one, faer otherwise, threads by the library's own rule): per layer `l`
+//! the forward `A Wᵀ` (`[rows, out] x [out, in]ᵀ`), the weight gradient
+//! `Δᵀ A` and, below the first layer, `Δ W`. (Until the fifth session of
+//! 2026-12-03 this timed faer alone, so for T it no longer matched what
+//! `mlp` ran once the register tiles came in.)
 
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use faer::linalg::matmul::matmul;
-use faer::{Accum, MatMut, MatRef, Par};
+use mlp::Float;
+use mlp::bench_support::{Accumulate::Overwrite, gemm_nn, gemm_nt, gemm_tn};
 use serde_json::{Value, json};
-
-/// Mirrors `mlp::linalg::PARALLEL_MIN_MACS`.
-const PARALLEL_MIN_MACS: usize = 1 << 26;
 
 /// One product `C[m, n] = op(A) op(B)` with `A` transposed or not.
 struct Product {
@@ -45,13 +44,9 @@ fn step_products(widths: &[usize], rows: usize, backward: bool) -> Vec<Product> 
 }
 
 /// GFLOP/s of all of `products` run in turn, best of `repeats` timings.
-/// Operands are row-major slices viewed as `mlp::linalg` views them.
-fn rate<F: faer::traits::ComplexField + Copy + From<f32>>(
-    products: &[Product],
-    threads: usize,
-    repeats: usize,
-) -> f64 {
-    let value = |k: usize| F::from(((k % 13) as f32 - 6.0) * 0.01);
+/// Operands are row-major slices, as everywhere in `mlp`.
+fn rate<F: Float>(products: &[Product], threads: usize, repeats: usize) -> f64 {
+    let value = |k: usize| F::cast(((k % 13) as f64 - 6.0) * 0.01);
     let filled = |len: usize, seed: usize| (0..len).map(|k| value(k * seed)).collect::<Vec<F>>();
     let mut ops: Vec<(Vec<F>, Vec<F>, Vec<F>)> = products
         .iter()
@@ -64,24 +59,12 @@ fn rate<F: faer::traits::ComplexField + Copy + From<f32>>(
         let start = Instant::now();
         for _ in 0..inner {
             for (p, (a, b, c)) in products.iter().zip(&mut ops) {
-                let (m, n, k) = (p.m, p.n, p.k);
-                let a = if p.lhs_t {
-                    MatRef::from_row_major_slice(a.as_slice(), k, m).transpose()
-                } else {
-                    MatRef::from_row_major_slice(a.as_slice(), m, k)
-                };
-                let b = if p.rhs_t {
-                    MatRef::from_row_major_slice(b.as_slice(), n, k).transpose()
-                } else {
-                    MatRef::from_row_major_slice(b.as_slice(), k, n)
-                };
-                let c = MatMut::from_row_major_slice_mut(c.as_mut_slice(), m, n);
-                let par = if threads > 1 && m * n * k >= PARALLEL_MIN_MACS {
-                    Par::rayon(threads)
-                } else {
-                    Par::Seq
-                };
-                matmul(c, Accum::Replace, a, b, F::from(1.0), par);
+                let shape = (p.m, p.n, p.k);
+                match (p.lhs_t, p.rhs_t) {
+                    (false, true) => gemm_nt(c, a, b, shape, Overwrite, threads),
+                    (true, false) => gemm_tn(c, a, b, shape, Overwrite, threads),
+                    _ => gemm_nn(c, a, b, shape, Overwrite, threads),
+                }
             }
         }
         let seconds = start.elapsed().as_secs_f64();

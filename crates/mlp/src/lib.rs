@@ -79,6 +79,15 @@ mod serde_float;
 mod simd;
 mod train;
 
+/// The matrix products exactly as the network calls them (register tiles,
+/// sums, faer, threads above a size), for the benchmark harness's
+/// `mlp-bench products` to time alone. Not part of the API: no stability
+/// promised.
+#[doc(hidden)]
+pub mod bench_support {
+    pub use crate::linalg::{Accumulate, gemm_nn, gemm_nt, gemm_tn};
+}
+
 pub use activation::{ACTIVATION_NAMES, Activation, LEAKY_RELU_SLOPE, SELU_ALPHA, SELU_SCALE};
 pub use data::{Dataset, TargetData};
 pub use error::{Error, Result};

@@ -129,7 +129,7 @@ fn clear_upper_vector_state() {
 /// # Panics
 /// If a slice length disagrees with the shape.
 #[track_caller]
-pub(crate) fn gemm_nt<F: Float>(
+pub fn gemm_nt<F: Float>(
     c: &mut [F],
     a: &[F],
     b: &[F],
@@ -158,7 +158,7 @@ pub(crate) fn gemm_nt<F: Float>(
 /// # Panics
 /// If a slice length disagrees with the shape.
 #[track_caller]
-pub(crate) fn gemm_tn<F: Float>(
+pub fn gemm_tn<F: Float>(
     c: &mut [F],
     a: &[F],
     b: &[F],
@@ -186,7 +186,7 @@ pub(crate) fn gemm_tn<F: Float>(
 /// # Panics
 /// If a slice length disagrees with the shape.
 #[track_caller]
-pub(crate) fn gemm_nn<F: Float>(
+pub fn gemm_nn<F: Float>(
     c: &mut [F],
     a: &[F],
     b: &[F],
