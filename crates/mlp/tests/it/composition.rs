@@ -1,7 +1,7 @@
 //! The composition rule (5): `F^{c,0}(f) = F^{c,a}(F^{a,0}(f))`, bit for bit,
 //! for every split point `a` and end `c`; and large batches, evaluated in
-//! blocks of rows, give the same bits for any thread count; `infer` gives
-//! the bits of `forward`.
+//! blocks of rows, give the same bits for any thread count, and so does
+//! back-propagation through wide layers; `infer` gives the bits of `forward`.
 
 use mlp::network::{ROW_BLOCK, reference};
 use mlp::{Activation, Float, Init, Network, Params, Workspace};
@@ -93,6 +93,40 @@ fn check_blocks<F: Float>() {
 fn large_batches_run_in_row_blocks_with_the_same_bits_for_any_thread_count() {
     check_blocks::<f64>();
     check_blocks::<f32>();
+}
+
+/// Back-propagation through layers wide enough for threaded products (the
+/// weight gradient and `Δ W` of (18), 256 x 512 x 512): the same gradient
+/// and input gradient, bit for bit, at 1, 2 and 3 threads.
+fn check_wide_backward<F: Float>() {
+    let widths = [3, 512, 512, 512, 2];
+    let net = Network::with_hidden_activation(&widths, Activation::Tanh).unwrap();
+    let params = Params::<F>::init(&net, Init::HeNormal, 10).unwrap();
+    let rows = 256;
+    let input: Vec<F> = (0..rows * 3).map(|k| F::cast((k as f64 * 0.71).sin())).collect();
+    let output_grad: Vec<F> = (0..rows * 2).map(|k| F::cast((k as f64 * 0.29).cos())).collect();
+    let run = |threads: usize| {
+        let mut ws = Workspace::new(&net, rows).with_threads(threads);
+        net.forward(&params, &input, &mut ws);
+        let mut grad = vec![F::zero(); net.num_params()];
+        let mut input_grad = vec![F::zero(); input.len()];
+        net.backward(&params, &mut ws, &output_grad, &mut grad, Some(&mut input_grad));
+        let mut without = vec![F::zero(); net.num_params()];
+        net.backward(&params, &mut ws, &output_grad, &mut without, None);
+        assert_eq!(bits(&grad), bits(&without), "{threads} threads: with and without Δ^0");
+        (bits(&grad), bits(&input_grad))
+    };
+    let one = run(1);
+    assert!(one.0.iter().all(|&b| b != 0), "every weight has a gradient");
+    for threads in [2, 3] {
+        assert!(run(threads) == one, "{} threads", threads);
+    }
+}
+
+#[test]
+fn wide_layers_back_propagate_with_the_same_bits_for_any_thread_count() {
+    check_wide_backward::<f64>();
+    check_wide_backward::<f32>();
 }
 
 /// `infer` gives `forward`'s outputs bit for bit, in one block of rows and
