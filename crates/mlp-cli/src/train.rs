@@ -356,7 +356,7 @@ fn train_typed<F: Float>(
     meta.training = Some(TrainingSummary {
         solver: config.optimizer.name().into(),
         epochs: report.history.len(),
-        stop_reason: format!("{:?}", report.stop_reason),
+        stop_reason: report.stop_reason.to_string(),
         train_loss: report.train_loss,
         validation_loss: report.validation_loss,
         seed: args.seed,
@@ -407,10 +407,10 @@ fn train_typed<F: Float>(
     }
     if !args.quiet {
         eprintln!(
-            "stopped: {:?} after {} epochs ({:.1} s); model written to {out}",
-            report.stop_reason,
+            "stopped after {} epochs in {}: {}; model written to {out}",
             report.history.len(),
-            report.elapsed.as_secs_f64(),
+            duration(report.elapsed),
+            report.stop_reason,
         );
     }
     let mut lines = String::new();
@@ -455,4 +455,14 @@ pub fn metrics<F: Float>(model: &Model<F>, data: &Dataset<f64>) -> Result<(f64, 
         _ => Metrics::compute(model.meta.loss, &outputs, width, data.targets())?,
     };
     Ok((loss, metrics))
+}
+
+/// A run's length for people: milliseconds under a second (a small data
+/// set trains in a few), else seconds to a tenth.
+fn duration(d: std::time::Duration) -> String {
+    if d.as_secs() == 0 {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
 }

@@ -168,6 +168,41 @@ fn train_save_load_predict_equals_in_memory_predictions_bit_for_bit() {
 
 use mlp::model_file::AnyModel;
 
+/// The line after training says, in words, why it stopped and how long it took.
+#[test]
+fn training_says_why_it_stopped_in_plain_words() {
+    let d = dir("stop-words");
+    let data = sample_csv(&d);
+    let model = d.join("m.safetensors");
+    let stderr = |extra: &[&str]| {
+        let out = mlp()
+            .arg("train")
+            .arg(&data)
+            .args(["--target", "y", "--hidden", "4"])
+            .args(extra)
+            .arg("--out")
+            .arg(&model)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let last = stderr(&["--epochs", "3"]);
+    let line = last.lines().last().unwrap();
+    assert!(line.starts_with("stopped after 3 epochs in "), "{line}");
+    assert!(line.contains(": the last epoch was reached; model written to "), "{line}");
+    assert!(line.contains(" ms: ") || line.contains(" s: "), "{line}");
+    let inspect = stdout(mlp().arg("inspect").arg(&model));
+    assert!(
+        inspect.contains("for 3 epochs on 36 rows, seed 0, stopped: the last epoch was reached, "),
+        "{inspect}"
+    );
+    // With a patience of one epoch, the first epoch without a better
+    // validation loss stops the run, long before the 2000th.
+    let early = stderr(&["--epochs", "2000", "--patience", "1"]);
+    assert!(early.contains(": the validation loss stopped improving; model written"), "{early}");
+}
+
 #[test]
 fn classification_predicts_labels_with_probabilities_and_eval_reports_json() {
     let d = dir("classify");

@@ -112,6 +112,18 @@ pub enum StopReason {
     NonFinite,
 }
 
+/// Plain words for people (a command line's summary); `Debug` and serde
+/// keep the variant names.
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::LineSearchFailed => "the line search found no step that lowers the loss",
+            Self::DampingOverflow => "the Levenberg-Marquardt damping grew past its limit",
+            Self::NonFinite => "the loss or the gradient was not finite",
+        })
+    }
+}
+
 /// What one optimizer step did.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepOutcome<F> {

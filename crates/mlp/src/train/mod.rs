@@ -351,6 +351,23 @@ pub enum TrainStop {
     Solver(StopReason),
 }
 
+/// Plain words for people (a command line's summary); `Debug` and serde
+/// keep the variant names.
+impl std::fmt::Display for TrainStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::MaxEpochs => f.write_str("the last epoch was reached"),
+            Self::TargetLoss => f.write_str("the training loss reached its target"),
+            Self::SmallGradient => f.write_str("the gradient norm fell to its tolerance"),
+            Self::TimeBudget => f.write_str("the time budget ran out"),
+            Self::EarlyStopping => f.write_str("the validation loss stopped improving"),
+            Self::Callback => f.write_str("the callback asked to stop"),
+            Self::Interrupted => f.write_str("interrupted"),
+            Self::Solver(reason) => write!(f, "the solver stopped: {reason}"),
+        }
+    }
+}
+
 /// The loss (without weight decay) and metrics of `params` on `data`.
 ///
 /// # Errors
