@@ -152,3 +152,9 @@ pub fn csv_field(s: &str) -> String {
         s.to_string()
     }
 }
+
+/// A run's length in seconds, for people: whole milliseconds under a
+/// second (a small data set trains in a few), else seconds to a tenth.
+pub fn duration(seconds: f64) -> String {
+    if seconds < 1.0 { format!("{:.0} ms", seconds * 1000.0) } else { format!("{seconds:.1} s") }
+}

@@ -7,7 +7,7 @@ use mlp::model_file::{self, AnyModel, InputColumn, Model, ModelMeta};
 use mlp::{Init, Loss, Network, Params};
 
 use crate::cli::{Dtype, ExportArgs, ExportFormat, InitArg, InitArgs, InspectArgs};
-use crate::common::{parse_activation, write_output};
+use crate::common::{duration, parse_activation, write_output};
 
 pub fn inspect(args: &InspectArgs) -> Result<()> {
     let model = crate::common::load_model(&args.model, &args.activations)?;
@@ -23,7 +23,11 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
         meta.dtype
     );
     let _ = writeln!(s, "network    {}", net.describe());
-    let _ = writeln!(s, "task       {:?}, loss {}", meta.task, meta.loss);
+    let task = match meta.task {
+        model_file::Task::Regress => "regression",
+        model_file::Task::Classify => "classification",
+    };
+    let _ = writeln!(s, "task       {task}, loss {}", meta.loss);
     for (i, linear) in model_file::linear_indices(net.activations()).into_iter().enumerate() {
         let (w, b) = net.layer_ranges(i);
         let _ = writeln!(
@@ -64,7 +68,7 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
         Some(t) => {
             let _ = writeln!(
                 s,
-                "training   {} for {} epochs on {} rows, seed {}, stopped: {}, train loss {:.6}{}, {:.1} s",
+                "training   {} for {} epochs on {} rows, seed {}, stopped: {}, train loss {:.6}{}, {}",
                 t.solver,
                 t.epochs,
                 t.rows,
@@ -72,7 +76,7 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
                 t.stop_reason,
                 t.train_loss,
                 t.validation_loss.map(|v| format!(", validation loss {v:.6}")).unwrap_or_default(),
-                t.seconds
+                duration(t.seconds)
             );
         }
         None => s.push_str("training   none (fresh or imported parameters)\n"),

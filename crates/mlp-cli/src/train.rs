@@ -17,7 +17,7 @@ use mlp::{
 };
 
 use crate::cli::{Dtype, OnDivergenceArg, ReductionArg, ScaleArg, TaskArg, TrainArgs};
-use crate::common::{parse_activation, parse_loss, read_table};
+use crate::common::{duration, parse_activation, parse_loss, read_table};
 use crate::distributed::Cluster;
 use crate::session::{CliHooks, Signals, stored_args};
 use crate::{plot, progress};
@@ -409,7 +409,7 @@ fn train_typed<F: Float>(
         eprintln!(
             "stopped after {} epochs in {}: {}; model written to {out}",
             report.history.len(),
-            duration(report.elapsed),
+            duration(report.elapsed.as_secs_f64()),
             report.stop_reason,
         );
     }
@@ -455,14 +455,4 @@ pub fn metrics<F: Float>(model: &Model<F>, data: &Dataset<f64>) -> Result<(f64, 
         _ => Metrics::compute(model.meta.loss, &outputs, width, data.targets())?,
     };
     Ok((loss, metrics))
-}
-
-/// A run's length for people: milliseconds under a second (a small data
-/// set trains in a few), else seconds to a tenth.
-fn duration(d: std::time::Duration) -> String {
-    if d.as_secs() == 0 {
-        format!("{} ms", d.as_millis())
-    } else {
-        format!("{:.1} s", d.as_secs_f64())
-    }
 }

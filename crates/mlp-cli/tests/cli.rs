@@ -194,7 +194,8 @@ fn training_says_why_it_stopped_in_plain_words() {
     assert!(line.contains(" ms: ") || line.contains(" s: "), "{line}");
     let inspect = stdout(mlp().arg("inspect").arg(&model));
     assert!(
-        inspect.contains("for 3 epochs on 36 rows, seed 0, stopped: the last epoch was reached, "),
+        inspect.contains("for 3 epochs on 36 rows, seed 0, stopped: the last epoch was reached, ")
+            && inspect.contains("task       regression, loss mse"),
         "{inspect}"
     );
     // With a patience of one epoch, the first epoch without a better
@@ -232,7 +233,8 @@ fn classification_predicts_labels_with_probabilities_and_eval_reports_json() {
     let inspect = stdout(mlp().arg("inspect").arg(&model));
     assert!(
         inspect.contains("colour (one-hot: blue|green|red)")
-            && inspect.contains("classes    big, small"),
+            && inspect.contains("classes    big, small")
+            && inspect.contains("task       classification, loss cross_entropy"),
         "{inspect}"
     );
 }
