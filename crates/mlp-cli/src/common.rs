@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use mlp::data::csv::{CsvOptions, Header, Table};
 use mlp::data::encoding::Encoding;
 use mlp::model_file::ModelMeta;
@@ -19,7 +19,15 @@ pub fn read_table(args: &DataArgs) -> Result<Table> {
         return Ok(mlp::data::bundled::table(name)?);
     }
     let path = args.data.as_deref().expect("clap requires a file or --dataset");
-    Ok(Table::read(path, options)?)
+    let table = Table::read(path, options)?;
+    if !args.no_header && table.names.iter().all(|n| n.parse::<f64>().is_ok()) {
+        eprintln!(
+            "warning: {}: the header is all numbers, so it is read as column names; \
+             pass --no-header if the file has none",
+            path.display()
+        );
+    }
+    Ok(table)
 }
 
 /// The CSV options of the data flags, the delimiter checked.
@@ -79,7 +87,9 @@ pub fn resolve_inputs(meta: &mut ModelMeta, table: &Table, exclude: &[String]) -
     // columns are missing gets "no column ..." rather than a silent guess.
     let bare = meta.training.is_none()
         && meta.inputs.iter().enumerate().all(|(k, c)| c.name() == format!("x{k}"));
-    if !bare || meta.inputs.iter().any(|c| table.names.iter().any(|n| n == c.name())) {
+    // A table that has every placeholder name (x0, x1, ...) is read by name;
+    // one that has only some of them (x1, x2, ...) by position.
+    if !bare || meta.inputs.iter().all(|c| table.names.iter().any(|n| n == c.name())) {
         return Ok(());
     }
     let names: Vec<&String> =
@@ -153,8 +163,112 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
+/// A loss or metric for people: six decimals, or scientific notation where
+/// that would show no digits or a hundred of them (a diverging loss).
+pub struct Num(pub f64);
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        if v == 0.0 || (1e-4..1e9).contains(&v.abs()) {
+            write!(f, "{v:.6}")
+        } else {
+            write!(f, "{v:.6e}")
+        }
+    }
+}
+
 /// A run's length in seconds, for people: whole milliseconds under a
 /// second (a small data set trains in a few), else seconds to a tenth.
 pub fn duration(seconds: f64) -> String {
     if seconds < 1.0 { format!("{:.0} ms", seconds * 1000.0) } else { format!("{seconds:.1} s") }
+}
+
+/// A library error about a setting, told with the flag that sets it
+/// (`invalid --epochs: ...` rather than `invalid max_epochs: ...`).
+pub fn in_flags(err: mlp::Error) -> anyhow::Error {
+    match err {
+        mlp::Error::InvalidConfig { field, reason } => match flag(field) {
+            Some(flag) => anyhow!("invalid {flag}: {reason}"),
+            None => mlp::Error::InvalidConfig { field, reason }.into(),
+        },
+        mlp::Error::Resume { reason } => {
+            let field = reason
+                .strip_prefix("the setting ")
+                .and_then(|r| r.strip_suffix(" differs from the checkpoint's"));
+            match field.and_then(flag) {
+                Some(flag) => anyhow!("cannot resume: {flag} differs from the checkpoint's"),
+                None => mlp::Error::Resume { reason }.into(),
+            }
+        }
+        err => err.into(),
+    }
+}
+
+/// The `mlp train` flag behind a [`mlp::TrainConfig`] field.
+fn flag(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "max_epochs" => "--epochs",
+        "batch_size" => "--batch-size",
+        "weight_decay" | "adam.weight_decay" => "--weight-decay",
+        "chunk_rows" => "--chunk-rows",
+        "threads" => "--threads",
+        "seed" => "--seed",
+        "loss" => "--loss",
+        "early_stopping" | "early_stopping.patience" => "--patience",
+        "sgd.momentum" => "--momentum",
+        "on_divergence" => "--on-divergence or --max-backoffs",
+        "on_divergence.max_backoffs" => "--max-backoffs",
+        "optimizer" => "--solver, --lr, --momentum or --weight-decay",
+        "adam.learning_rate" | "sgd.learning_rate" | "gd.initial_step" => "--lr",
+        _ => return None,
+    })
+}
+
+/// Fails if an output would overwrite an input or another output: `mlp
+/// predict m.st data.csv --out m.st` must not replace the model.
+pub fn distinct_files(outputs: &[(&str, &Path)], inputs: &[(&str, &Path)]) -> Result<()> {
+    for (k, (flag, out)) in outputs.iter().enumerate() {
+        if let Some((other, _)) = outputs[..k].iter().chain(inputs).find(|(_, p)| same_file(p, out))
+        {
+            bail!("{flag} {} is also {other}: choose another file", out.display());
+        }
+    }
+    Ok(())
+}
+
+/// Fails if the `--out` of a command that reads a model and data would
+/// overwrite either.
+pub fn distinct_outputs(out: Option<&Path>, model: &Path, data: &DataArgs) -> Result<()> {
+    let mut inputs = vec![("the model", model)];
+    inputs.extend(data.data.as_deref().map(|d| ("the data file", d)));
+    distinct_files(&out.map(|o| ("--out", o)).into_iter().collect::<Vec<_>>(), &inputs)
+}
+
+/// The same path, or two paths to one existing file (through links, `./`, `..`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b
+        || match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+}
+
+/// An error and its causes on one line, each said once (a library error
+/// that quotes its source is not followed by the source again), without
+/// the operating system's `(os error 2)`.
+pub fn error_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let mut text = cause.to_string();
+        while let Some(start) = text.find(" (os error ") {
+            let end = text[start..].find(')').map_or(text.len(), |k| start + k + 1);
+            text.replace_range(start..end, "");
+        }
+        if !line.contains(&text) {
+            line.push_str(if line.is_empty() { "" } else { ": " });
+            line.push_str(&text);
+        }
+    }
+    line
 }

@@ -44,6 +44,7 @@ fn gradient<F: Float>(m: &Model<F>, data: &Dataset<f64>, loss: Loss) -> Result<(
 }
 
 pub fn write_gradient(args: &GradientArgs) -> Result<()> {
+    crate::common::distinct_outputs(Some(&args.out), &args.common.model, &args.common.input)?;
     let (model, data, loss) = setup(&args.common)?;
     let out = match model {
         AnyModel::F32(m) => {
@@ -125,6 +126,7 @@ fn check<F: Float>(m: &Model<F>, data: &Dataset<f64>, loss: Loss) -> Result<Vec<
 }
 
 pub fn jacobian(args: &JacobianArgs) -> Result<()> {
+    crate::common::distinct_outputs(args.out.as_deref(), &args.model, &args.input)?;
     let model = crate::common::load_model(&args.model, &args.activations)?;
     let table = read_table(&args.input)?;
     let mut meta = model.meta().clone();
@@ -146,16 +148,8 @@ fn jacobian_csv<F: Float>(m: &Model<F>, meta: &mlp::model_file::ModelMeta, x: &[
     let mut ws = Workspace::new(&m.network, rows);
     let mut jac = vec![F::zero(); rows * nl * n0];
     m.network.input_jacobian(&m.params, &xf, &mut ws, &mut jac);
-    let input_names: Vec<String> = meta
-        .inputs
-        .iter()
-        .flat_map(|c| match c {
-            model_file::InputColumn::Numeric { name } => vec![name.clone()],
-            model_file::InputColumn::Categorical { name, categories } => {
-                categories.iter().map(|c| format!("{name}={c}")).collect()
-            }
-        })
-        .collect();
+    let input_names: Vec<String> =
+        meta.inputs.iter().flat_map(model_file::InputColumn::input_names).collect();
     let output_names: Vec<String> = if meta.class_labels.is_empty() {
         meta.targets.clone()
     } else {

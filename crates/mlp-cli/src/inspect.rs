@@ -7,7 +7,7 @@ use mlp::model_file::{self, AnyModel, InputColumn, Model, ModelMeta};
 use mlp::{Init, Loss, Network, Params};
 
 use crate::cli::{Dtype, ExportArgs, ExportFormat, InitArg, InitArgs, InspectArgs};
-use crate::common::{duration, parse_activation, write_output};
+use crate::common::{Num, duration, parse_activation, write_output};
 
 pub fn inspect(args: &InspectArgs) -> Result<()> {
     let model = crate::common::load_model(&args.model, &args.activations)?;
@@ -68,15 +68,17 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
         Some(t) => {
             let _ = writeln!(
                 s,
-                "training   {} for {} epochs on {} rows, seed {}, stopped: {}, train loss {:.6}{}, {}",
+                "training   {} for {} epochs on {} rows, seed {}, stopped: {}, train loss {}{}{}",
                 t.solver,
                 t.epochs,
                 t.rows,
                 t.seed,
                 t.stop_reason,
-                t.train_loss,
-                t.validation_loss.map(|v| format!(", validation loss {v:.6}")).unwrap_or_default(),
-                duration(t.seconds)
+                Num(t.train_loss),
+                t.validation_loss
+                    .map(|v| format!(", validation loss {}", Num(v)))
+                    .unwrap_or_default(),
+                t.seconds.map(|t| format!(", {}", duration(t))).unwrap_or_default()
             );
         }
         None => s.push_str("training   none (fresh or imported parameters)\n"),
@@ -123,6 +125,7 @@ pub fn datasets() -> Result<()> {
 
 /// `mlp export`: the model as ONNX, C or Rust, written atomically.
 pub fn export(args: &ExportArgs) -> Result<()> {
+    crate::common::distinct_files(&[("--out", &args.out)], &[("the model", &args.model)])?;
     let model = crate::common::load_model(&args.model, &args.activations)?;
     let bytes = match args.format {
         ExportFormat::Onnx => mlp::export::onnx(&model)?,

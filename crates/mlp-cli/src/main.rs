@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         None => None,
         Some(Ok(cluster)) => Some(cluster),
         Some(Err(err)) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", common::error_line(&err));
             return ExitCode::FAILURE;
         }
     };
@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         (_, Ok(argv)) => argv,
         // Other ranks take rank 0's arguments below.
         (false, Err(_)) => Vec::new(),
-        (true, Err(err)) => fail(cluster.as_ref(), &format!("{err:#}")),
+        (true, Err(err)) => fail(cluster.as_ref(), &common::error_line(&err)),
     };
     let argv = match &cluster {
         Some(c) => c.settings(&argv),
@@ -58,7 +58,7 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            fail(cluster.as_ref(), &format!("{err:#}"))
+            fail(cluster.as_ref(), &common::error_line(&err))
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::common::{
 };
 
 pub fn predict(args: &PredictArgs) -> Result<()> {
+    crate::common::distinct_outputs(args.out.as_deref(), &args.model, &args.input)?;
     let model = crate::common::load_model(&args.model, &args.activations)?;
     let table = read_table(&args.input)?;
     let x = encoded_inputs(model.meta(), &table)?;
@@ -82,11 +83,11 @@ fn table_text(
     labels: &[String],
 ) -> String {
     use mlp::metrics::Metrics;
-    let mut s = format!("{:<12}{rows}\n{:<12}{loss:.6}\n", "rows", "loss");
+    let mut s = format!("{:<12}{rows}\n{:<12}{}\n", "rows", "loss", crate::common::Num(loss));
     match metrics {
         Metrics::Regression(m) => {
             for (name, v) in [("mse", m.mse), ("rmse", m.rmse), ("mae", m.mae), ("r2", m.r2)] {
-                let _ = writeln!(s, "{name:<12}{v:.6}");
+                let _ = writeln!(s, "{name:<12}{}", crate::common::Num(v));
             }
         }
         Metrics::Classification(m) => {

@@ -4,6 +4,8 @@
 use indicatif::{ProgressBar, ProgressStyle};
 use mlp::EpochRecord;
 
+use crate::common::Num;
+
 pub struct Reporter {
     bar: Option<ProgressBar>,
     quiet: bool,
@@ -24,8 +26,8 @@ impl Reporter {
 
     pub fn epoch(&mut self, r: &EpochRecord) {
         let validation =
-            r.validation_loss.map(|v| format!("  validation loss {v:.6}")).unwrap_or_default();
-        let message = format!("loss {:.6}{validation}", r.train_loss);
+            r.validation_loss.map(|v| format!("  validation loss {}", Num(v))).unwrap_or_default();
+        let message = format!("loss {}{validation}", Num(r.train_loss));
         match &self.bar {
             Some(bar) => {
                 bar.set_position(r.epoch as u64);

@@ -2,14 +2,17 @@
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use mlp::data::encoding::Encoding;
 use mlp::data::scaling::{ScaleKind, Scaler};
 use mlp::distributed::{Group, Reduction};
 use mlp::metrics::Metrics;
-use mlp::model_file::{self, AnyModel, FORMAT_VERSION, Model, ModelMeta, Task, TrainingSummary};
+use mlp::model_file::{
+    self, AnyModel, FORMAT_VERSION, InputColumn, Model, ModelMeta, Task, TrainingSummary,
+};
 use mlp::optim::{AdamConfig, GradientDescentConfig, Momentum, SgdConfig};
 use mlp::{
     Dataset, EarlyStopping, Float, Init, Loss, Network, OnDivergence, OptimizerConfig, Params,
@@ -17,7 +20,7 @@ use mlp::{
 };
 
 use crate::cli::{Dtype, OnDivergenceArg, ReductionArg, ScaleArg, TaskArg, TrainArgs};
-use crate::common::{duration, parse_activation, parse_loss, read_table};
+use crate::common::{Num, duration, parse_activation, parse_loss, read_table};
 use crate::distributed::Cluster;
 use crate::session::{CliHooks, Signals, stored_args};
 use crate::{plot, progress};
@@ -58,6 +61,9 @@ pub fn run(args: &TrainArgs, argv: &[OsString], cluster: Option<&Cluster>) -> Re
     };
     let targets: Vec<usize> =
         keys.iter().map(|k| table.column_index(k)).collect::<mlp::Result<_>>()?;
+    if let Some(k) = (1..targets.len()).find(|&k| targets[..k].contains(&targets[k])) {
+        bail!("--target names column {:?} twice", table.names[targets[k]]);
+    }
     let task = args
         .task
         .map(|t| if t == TaskArg::Classify { Task::Classify } else { Task::Regress })
@@ -98,17 +104,32 @@ pub fn run(args: &TrainArgs, argv: &[OsString], cluster: Option<&Cluster>) -> Re
         }
         _ => (rest, None),
     };
+    if args.patience.is_some() && validation.is_none() {
+        bail!("--patience needs validation rows: give --val FILE, or a --val-fraction above 0");
+    }
     let kind = match args.scale {
         ScaleArg::Standard => ScaleKind::Standard,
         ScaleArg::Minmax => ScaleKind::MinMax,
         ScaleArg::None => ScaleKind::None,
     };
-    let input_scaler = Scaler::fit(kind, train.inputs(), train.input_width());
+    let input_names: Vec<String> =
+        encoding.inputs.iter().flat_map(InputColumn::input_names).collect();
+    let fit = |rows: &[f64], width: usize, names: &[String]| {
+        Scaler::fit(kind, rows, width).map_err(|err| match err {
+            mlp::Error::Scaling { column, reason } => anyhow!(
+                "{}: column {:?}: {reason}; divide it by a power of ten first",
+                table.source.display(),
+                names[column]
+            ),
+            err => err.into(),
+        })
+    };
+    let input_scaler = fit(train.inputs(), train.input_width(), &input_names)?;
     // Only least-squares targets are scaled: the cross-entropies need their
     // 0/1 targets as they are.
     let target_scaler = match train.target_data() {
         TargetData::Values { values, width } if loss.is_least_squares() => {
-            Scaler::fit(kind, values, *width)
+            fit(values, *width, &encoding.targets)?
         }
         _ => None,
     };
@@ -144,7 +165,7 @@ pub fn run(args: &TrainArgs, argv: &[OsString], cluster: Option<&Cluster>) -> Re
         },
         ..TrainConfig::default()
     };
-    config.validate()?;
+    config.validate().map_err(crate::common::in_flags)?;
     let meta = ModelMeta {
         format_version: FORMAT_VERSION,
         widths: widths.clone(),
@@ -189,15 +210,27 @@ fn check_fraction(flag: &str, f: f64) -> Result<()> {
     Ok(())
 }
 
-/// Fails before training if an output's folder does not exist, or if the
-/// checkpoint would overwrite another output.
+/// Fails before training if an output's folder does not exist, if an output
+/// is a folder, or if it would overwrite an input or another output.
 fn check_output_folders(args: &TrainArgs) -> Result<()> {
-    if let Some(c) = &args.checkpoint {
-        let others = [Some(&args.out), args.history.as_ref(), args.plot.as_ref()];
-        if others.into_iter().flatten().any(|o| o == c) {
-            bail!("--checkpoint {} names another output file", c.display());
-        }
+    fn flagged<'a>(pairs: &[(&'static str, Option<&'a PathBuf>)]) -> Vec<(&'static str, &'a Path)> {
+        pairs.iter().filter_map(|&(f, p)| Some((f, p?.as_path()))).collect()
     }
+    let written = [
+        ("--out", Some(&args.out)),
+        ("--history", args.history.as_ref()),
+        ("--plot", args.plot.as_ref()),
+        ("--checkpoint", args.checkpoint.as_ref()),
+    ];
+    let read = [
+        ("the data file", args.input.data.as_ref()),
+        ("--val", args.val.as_ref()),
+        ("--test", args.test.as_ref()),
+    ];
+    crate::common::distinct_files(&flagged(&written), &flagged(&read))?;
+    // A run resumed from its checkpoint goes on writing to it.
+    let resumed = flagged(&[("--resume", args.resume.as_ref())]);
+    crate::common::distinct_files(&flagged(&written[..3]), &resumed)?;
     let outputs =
         [Some(&args.out), args.history.as_ref(), args.plot.as_ref(), args.checkpoint.as_ref()];
     for path in outputs.into_iter().flatten() {
@@ -208,8 +241,22 @@ fn check_output_folders(args: &TrainArgs) -> Result<()> {
         if !folder.is_dir() {
             bail!("{}: the folder {} does not exist", path.display(), folder.display());
         }
+        if path.is_dir() {
+            bail!("{}: is a folder; name a file", path.display());
+        }
     }
     Ok(())
+}
+
+/// Where a diverged run writes an output: `model.safetensors` becomes
+/// `model.diverged.safetensors`.
+fn beside(path: &Path) -> PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}.diverged.{}", ext.to_string_lossy()),
+        None => format!("{stem}.diverged"),
+    };
+    path.with_file_name(name)
 }
 
 fn optimizer(args: &TrainArgs) -> Result<(OptimizerConfig, f64)> {
@@ -219,7 +266,7 @@ fn optimizer(args: &TrainArgs) -> Result<(OptimizerConfig, f64)> {
         OptimizerConfig::Sgd(c) => {
             *c = SgdConfig {
                 learning_rate: args.lr.unwrap_or(c.learning_rate),
-                momentum: if args.momentum > 0.0 {
+                momentum: if args.momentum != 0.0 {
                     Momentum::Classic(args.momentum)
                 } else {
                     Momentum::None
@@ -338,6 +385,7 @@ fn train_typed<F: Float>(
             mlp::train_distributed(net, p, &train, validation, config, resume, &mut hooks, group)
         }
     }
+    .map_err(crate::common::in_flags)
     .with_context(|| match resumed {
         Some((path, epoch)) => format!("resuming {} from epoch {epoch}", path.display()),
         None => "training".into(),
@@ -361,25 +409,31 @@ fn train_typed<F: Float>(
         validation_loss: report.validation_loss,
         seed: args.seed,
         rows: train.rows(),
-        seconds: report.elapsed.as_secs_f64(),
+        // No wall-clock time: the same seed gives the same file, byte for byte.
+        seconds: None,
     });
     let model = Model { network, params, meta };
+    let diverged = report.divergences.last().filter(|d| d.backed_off_to.is_none());
+    // A run that fails leaves the files it was asked for as they were, and
+    // writes what it has beside them.
+    let place = |path: &Path| if diverged.is_some() { beside(path) } else { path.to_path_buf() };
     // History and plot first: if one cannot be written, the model file is
     // still as it was.
     if let Some(path) = &args.history {
-        model_file::write_atomic(path, plot::history_csv(&report.history).as_bytes())?;
+        model_file::write_atomic(&place(path), plot::history_csv(&report.history).as_bytes())?;
     }
     if let Some(path) = &args.plot {
-        model_file::write_atomic(path, plot::loss_svg(&report.history).as_bytes())?;
+        model_file::write_atomic(&place(path), plot::loss_svg(&report.history).as_bytes())?;
     }
-    model_file::save(&args.out, &wrap(model.clone()))
-        .with_context(|| format!("saving {}", args.out.display()))?;
+    let saved = place(&args.out);
+    model_file::save(&saved, &wrap(model.clone()))?;
     let out = args.out.display();
-    if let Some(d) = report.divergences.last().filter(|d| d.backed_off_to.is_none()) {
+    if let Some(d) = diverged {
         bail!(
-            "training diverged in {d}; wrote the parameters from the start of epoch {} to {out} \
-             (try a smaller --lr, or --on-divergence backoff)",
-            d.epoch
+            "training diverged in {d}; wrote the parameters from the start of epoch {} to {} \
+             and left {out} as it was (try a smaller --lr, or --on-divergence backoff)",
+            d.epoch,
+            saved.display()
         );
     }
     let signal = signals.received();
@@ -429,13 +483,15 @@ fn train_typed<F: Float>(
 pub fn summary_line<F: Float>(name: &str, model: &Model<F>, data: &Dataset<f64>) -> Result<String> {
     let (loss, metrics) = metrics(model, data)?;
     let detail = match metrics {
-        Metrics::Regression(m) => format!("rmse {:.6}  mae {:.6}  r2 {:.4}", m.rmse, m.mae, m.r2),
+        Metrics::Regression(m) => {
+            format!("rmse {}  mae {}  r2 {:.4}", Num(m.rmse), Num(m.mae), m.r2)
+        }
         Metrics::Classification(m) => {
             format!("accuracy {:.4}  macro-f1 {:.4}", m.accuracy, m.macro_f1)
         }
         Metrics::MultiLabel { label_accuracy } => format!("label accuracy {label_accuracy:.4}"),
     };
-    Ok(format!("{name:<10}  loss {loss:.6}  {detail}\n"))
+    Ok(format!("{name:<10}  loss {}  {detail}\n", Num(loss)))
 }
 
 /// The loss (as trained: scaled units) and the metrics (original units) of a model on scaled data.

@@ -357,9 +357,15 @@ fn bad_input_gives_one_line_errors_and_leaves_outputs_untouched() {
     fails(&train(&["--activation", "swish2"]), Some(&out), "unknown activation \"swish2\"");
     fails(&train(&["--loss", "hinge"]), Some(&out), "unknown loss \"hinge\"");
     fails(&train(&["--solver", "newton"]), Some(&out), "unknown solver \"newton\"");
-    fails(&train(&["--lr", "0"]), Some(&out), "learning_rate: must be positive");
-    fails(&train(&["--lr", "-1"]), Some(&out), "learning_rate: must be positive");
-    fails(&train(&["--batch-size", "0"]), Some(&out), "batch_size: must be at least 1");
+    fails(&train(&["--lr", "0"]), Some(&out), "invalid --lr: must be positive");
+    fails(&train(&["--lr", "-1"]), Some(&out), "invalid --lr: must be positive");
+    fails(&train(&["--batch-size", "0"]), Some(&out), "invalid --batch-size: must be at least 1");
+    fails(&train(&["--epochs", "0"]), Some(&out), "invalid --epochs: must be at least 1");
+    fails(&train(&["--patience", "0"]), Some(&out), "invalid --patience: must be at least 1");
+    fails(&train(&["--solver", "sgd", "--momentum=-1"]), Some(&out), "invalid --momentum");
+    fails(&train(&["--patience", "2", "--val-fraction", "0"]), Some(&out), "--patience needs");
+    fails(&train(&["--target", "y,0,y"]), Some(&out), "--target names column \"y\" twice");
+    fails(&train(&["--hidden", "18446744073709551615"]), Some(&out), "more parameters than memory");
     fails(&train(&["--val-fraction", "1"]), Some(&out), "--val-fraction must be in [0, 1), got 1");
     fails(&train(&["--val-fraction", "-0.1"]), Some(&out), "--val-fraction must be in [0, 1)");
     fails(
@@ -662,6 +668,107 @@ fn review_fixes_hold() {
             .arg("--out")
             .arg(d.join("xor.safetensors")),
     );
+}
+
+/// An output named like an input, or like another output, is refused
+/// before anything is written: the file it names stays byte for byte.
+#[test]
+fn no_command_writes_over_its_own_inputs() {
+    let d = dir("clobber");
+    let data = sample_csv(&d);
+    let g = data.to_string_lossy().into_owned();
+    let model = d.join("m.safetensors");
+    stdout(
+        mlp().args(["train", &g, "--target", "y", "--epochs", "2", "-q"]).arg("--out").arg(&model),
+    );
+    let m = model.to_string_lossy().into_owned();
+    let same = format!("{}/./m.safetensors", d.display());
+    fails(&["predict", &m, &g], Some(&model), "--out ");
+    fails(&["jacobian", &m, &g], Some(&data), "is also the data file");
+    fails(&["gradient", &m, &g, "--target", "y"], Some(Path::new(&same)), "is also the model");
+    fails(&["export", &m, "--format", "onnx"], Some(&model), "is also the model");
+    let train = ["train", &g, "--target", "y", "--epochs", "2", "-q"];
+    fails(&train, Some(&data), "is also the data file");
+    let history = write(&d.join("h.csv"), "a history the user keeps");
+    let h = history.to_string_lossy().into_owned();
+    fails(&[&train[..], &["--history", &h, "--plot", &h]].concat(), Some(&model), "--plot");
+    assert_eq!(std::fs::read(&history).unwrap(), b"a history the user keeps");
+    fails(&[&train[..], &["--checkpoint", &g]].concat(), Some(&model), "--checkpoint");
+    let folder = d.to_string_lossy().into_owned();
+    fails(&[&train[..], &["--out", &folder]].concat(), None, "is a folder");
+}
+
+/// Files as people and spreadsheets write them, and values at the edge of
+/// the floating-point range: trained, or refused in one line naming the
+/// place; the same seed writes the same bytes.
+#[test]
+fn awkward_files_train_or_fail_clearly_and_runs_repeat_byte_for_byte() {
+    let d = dir("awkward");
+    let csv = |name: &str, text: &str| write(&d.join(name), text).to_string_lossy().into_owned();
+    let rows = |f: &dyn Fn(u32) -> String| (0..30).map(f).collect::<String>();
+    let model = d.join("m.safetensors");
+    let m = model.to_string_lossy().into_owned();
+    let train = |file: &str, extra: &[&str]| {
+        let mut cmd = mlp();
+        cmd.args(["train", file, "--epochs", "2", "-q", "--out", &m]).args(extra);
+        cmd.output().unwrap()
+    };
+    // A delimiter ending every line adds no column.
+    let trailing = csv(
+        "trailing.csv",
+        &format!("a,b,y,\n{}", rows(&|k| format!("{k},{},{},\n", k % 3, 2 * k))),
+    );
+    assert!(train(&trailing, &["--target", "y"]).status.success());
+    assert!(stdout(mlp().args(["inspect", &m])).contains("network    2-32-1"));
+    // Targets near 1e160: their squares overflow, their scaling must not.
+    let huge = csv("huge.csv", &format!("x,y\n{}", rows(&|k| format!("{k},{}e160\n", k % 7))));
+    let run = train(&huge, &["--target", "y"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(stdout(mlp().args(["inspect", &m])).contains("train loss "));
+    let before = std::fs::read(&model).unwrap();
+    // Values too far apart to scale; an unclosed quote; a header of numbers.
+    let apart = csv(
+        "apart.csv",
+        &format!("x,y\n{}", rows(&|k| format!("{k},{}1.7e308\n", if k > 20 { "-" } else { "" }))),
+    );
+    fails(&["train", &apart, "--target", "y"], Some(&model), "column \"y\": its values, from");
+    let quote = csv("quote.csv", "a,y\n1,2\n3,\"4\n5,6\n");
+    fails(
+        &["train", &quote, "--target", "y"],
+        Some(&model),
+        "quote.csv:3: a quoted field opens here",
+    );
+    assert_eq!(std::fs::read(&model).unwrap(), before);
+    let numbers = csv("numbers.csv", &rows(&|k| format!("{}.5,{k}.25\n", k + 1)));
+    let run = train(&numbers, &["--target", "1"]);
+    assert!(String::from_utf8_lossy(&run.stderr).contains("pass --no-header if the file has none"));
+    // An I/O error is said once, without the OS's error number.
+    let missing = d.join("missing.csv").to_string_lossy().into_owned();
+    let run = train(&missing, &["--target", "y"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(stderr, format!("error: {missing}: No such file or directory\n"));
+    // A model made by `init` reads columns x1, x2 by position.
+    let xs =
+        csv("xs.csv", &format!("x1,x2,y\n{}", rows(&|k| format!("{k},{},{}\n", k % 4, k % 5))));
+    stdout(mlp().args([
+        "init",
+        "--widths",
+        "2,4,1",
+        "--activations",
+        "identity,tanh",
+        "--out",
+        &m,
+    ]));
+    stdout(
+        mlp().args(["gradient", &m, &xs, "--target", "y", "--out"]).arg(d.join("g.safetensors")),
+    );
+    // Same seed, same bytes: the file holds no wall-clock time.
+    let (a, b) = (d.join("a.safetensors"), d.join("b.safetensors"));
+    for p in [&a, &b] {
+        let args = ["train", &xs, "--target", "y", "--seed", "7", "--threads", "2", "-q"];
+        stdout(mlp().args(args).arg("--out").arg(p));
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
 }
 
 /// A build without the `mpi` feature refuses `--distributed` in one line

@@ -112,6 +112,14 @@ pub enum Error {
         /// The accepted names, comma-separated.
         known: &'static str,
     },
+    /// A column of data cannot be scaled ([`crate::data::scaling::Scaler`]).
+    #[error("cannot scale column {column} (0-based): {reason}")]
+    Scaling {
+        /// 0-based index of the column among the scaler's columns.
+        column: usize,
+        /// Why, in words.
+        reason: String,
+    },
     /// A checkpoint does not fit the run it is resumed into.
     #[error("cannot resume: {reason}")]
     Resume {

@@ -75,6 +75,17 @@ impl InputColumn {
         }
     }
 
+    /// The names of the column's network inputs: its own name, or
+    /// `name=category` for each category of a one-hot column.
+    pub fn input_names(&self) -> Vec<String> {
+        match self {
+            Self::Numeric { name } => vec![name.clone()],
+            Self::Categorical { name, categories } => {
+                categories.iter().map(|c| format!("{name}={c}")).collect()
+            }
+        }
+    }
+
     /// How many network inputs the column becomes.
     pub fn width(&self) -> usize {
         match self {
@@ -94,16 +105,20 @@ pub struct TrainingSummary {
     pub epochs: usize,
     /// Why training stopped, in words.
     pub stop_reason: String,
-    /// Final training loss.
+    /// Final training loss (non-finite values survive the JSON).
+    #[serde(with = "crate::serde_float")]
     pub train_loss: f64,
     /// Final validation loss, if any.
+    #[serde(with = "crate::serde_float::option")]
     pub validation_loss: Option<f64>,
     /// The seed.
     pub seed: u64,
     /// Training rows.
     pub rows: usize,
-    /// Seconds spent.
-    pub seconds: f64,
+    /// Seconds spent: only in older files. `mlp` no longer writes it, so
+    /// that the same seed gives the same file, byte for byte.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
 }
 
 /// Everything about a model besides its parameters: the `mlp` metadata.

@@ -61,6 +61,31 @@ fn csv_error(path: &Path, line: u64, message: impl Into<String>) -> Error {
     Error::Csv { path: path.to_path_buf(), line, message: message.into() }
 }
 
+/// The offset of a quote that opens a field and is never closed. The csv
+/// crate reads such a field to the end of the file without complaint, so
+/// the rows after it would silently become one text value.
+fn unclosed_quote(bytes: &[u8], delimiter: u8) -> Option<usize> {
+    let (mut open, mut field_start, mut k) = (None, true, 0);
+    while k < bytes.len() {
+        let b = bytes[k];
+        if open.is_some() {
+            if b == b'"' && bytes.get(k + 1) == Some(&b'"') {
+                k += 1; // an escaped quote
+            } else if b == b'"' {
+                (open, field_start) = (None, false);
+            }
+        } else {
+            // As in the csv crate, a quote inside an unquoted field is text.
+            if b == b'"' && field_start {
+                open = Some(k);
+            }
+            field_start = matches!(b, b'\n' | b'\r') || b == delimiter;
+        }
+        k += 1;
+    }
+    open
+}
+
 impl Table {
     /// Reads a CSV file (gzip-compressed if its name ends in `.gz`).
     ///
@@ -101,6 +126,10 @@ impl Table {
             }
             newlines.partition_point(|&k| k < at) as u64 + 1
         };
+        if let Some(quote) = unclosed_quote(bytes, options.delimiter) {
+            let message = "a quoted field opens here and is never closed";
+            return Err(csv_error(path, line_of(quote as u64), message));
+        }
         let mut records = Vec::new();
         let mut lines = Vec::new();
         for record in reader.byte_records() {
@@ -127,7 +156,7 @@ impl Table {
         if records.is_empty() {
             return Err(csv_error(path, 1, "the file is empty"));
         }
-        let names: Vec<String> = match options.header {
+        let mut names: Vec<String> = match options.header {
             Header::Present => {
                 lines.remove(0);
                 records.remove(0)
@@ -153,6 +182,14 @@ impl Table {
                 ));
             }
         }
+        // A delimiter at the end of every line, as some spreadsheets write,
+        // makes a last column with no name and no values: not a column.
+        let unnamed = options.header == Header::Absent || names[width - 1].is_empty();
+        if width > 1 && unnamed && records.iter().all(|r| r[width - 1].is_empty()) {
+            names.pop();
+            records.iter_mut().for_each(|r| _ = r.pop());
+        }
+        let width = names.len();
         let mut columns = Vec::with_capacity(width);
         for (j, name) in names.iter().enumerate() {
             let parsed: Vec<Option<f64>> =
@@ -241,6 +278,7 @@ mod tests {
             ("a,b\n1,2\n3,inf\n4,5\n", "data.csv:3: column 2 (\"b\"): \"inf\" is not finite"),
             ("a,b\n1,2\n3,\n4,5\n", "data.csv:3: column 2 (\"b\"): missing value"),
             ("a,y,y\n1,2,3\n", "data.csv:1: columns 2 and 3 are both named \"y\""),
+            ("a,b\n1,2\n3,\"4\n5,6\n", "data.csv:3: a quoted field opens here and is never closed"),
         ];
         for (text, message) in cases {
             assert_eq!(parse(text).unwrap_err().to_string(), message, "{text:?}");
@@ -258,5 +296,20 @@ mod tests {
         let options = CsvOptions { header: Header::Absent, delimiter: b';' };
         let t = Table::parse(Path::new("d.csv"), b"1;2\n3;4\n", options).unwrap();
         assert_eq!((t.names.clone(), t.rows()), (vec!["0".to_string(), "1".to_string()], 2));
+    }
+
+    #[test]
+    fn quoted_fields_may_hold_quotes_and_newlines_and_a_trailing_delimiter_adds_no_column() {
+        let t = parse("a,b\n\"x \"\"y\"\"\n z\",1\nw\"v,2\n").unwrap();
+        assert_eq!(t.columns[0], Column::Text(vec!["x \"y\"\n z".into(), "w\"v".into()]));
+        for text in ["a,b,\n1,2,\n3,4,\n", "a,b,\r\n1,2,\r\n3,4,\r\n"] {
+            let t = parse(text).unwrap();
+            assert_eq!((t.names.clone(), t.columns.len()), (vec!["a".into(), "b".into()], 2));
+        }
+        let options = CsvOptions { header: Header::Absent, ..CsvOptions::default() };
+        let t = Table::parse(Path::new("d.csv"), b"1,2,\n3,4,\n", options).unwrap();
+        assert_eq!(t.columns, [Column::Numeric(vec![1.0, 3.0]), Column::Numeric(vec![2.0, 4.0])]);
+        // A named last column with empty values is kept, and its gaps reported.
+        assert!(parse("a,b,c\n1,2,\n3,4,\n").unwrap().columns.len() == 3);
     }
 }

@@ -103,7 +103,17 @@ impl<F: Float> Params<F> {
     pub fn init(network: &Network, config: impl Into<InitConfig>, seed: u64) -> Result<Self> {
         let config = config.into();
         config.validate()?;
-        let mut params = Self::zeros(network);
+        // Refused here, rather than aborting the process on a failed allocation.
+        let n = network.num_params();
+        let mut values = Vec::new();
+        values.try_reserve_exact(n).map_err(|_| Error::InvalidNetwork {
+            reason: format!(
+                "its {n} parameters ({:.1} GiB) do not fit in memory",
+                (n * std::mem::size_of::<F>()) as f64 / (1u64 << 30) as f64
+            ),
+        })?;
+        values.resize(n, F::zero());
+        let mut params = Self::from_vec(network, values)?;
         let mut rng = Rng::new(seed);
         for i in 0..network.depth() {
             let layer = params.layer_mut(i);

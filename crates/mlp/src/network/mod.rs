@@ -91,6 +91,14 @@ impl Network {
                 activations.len()
             ));
         }
+        // The count of parameters, and their bytes in `f64`, must be
+        // addressable: a width typed as 2^64 - 1 is an error, not a panic.
+        let count = widths
+            .windows(2)
+            .try_fold(0usize, |sum, w| w[0].checked_add(1)?.checked_mul(w[1])?.checked_add(sum));
+        if count.and_then(|c| c.checked_mul(8)).is_none_or(|bytes| bytes > isize::MAX as usize) {
+            return invalid(format!("widths {widths:?} make more parameters than memory can hold"));
+        }
         Ok(Self { widths: widths.to_vec(), activations: activations.to_vec() })
     }
 
