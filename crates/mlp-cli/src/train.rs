@@ -80,6 +80,9 @@ pub fn run(args: &TrainArgs, argv: &[OsString], cluster: Option<&Cluster>) -> Re
             "--loss binary_cross_entropy needs 2 classes, the target has {classes}; use cross_entropy"
         );
     }
+    if loss == Loss::SigmoidCrossEntropy && encoding.task == Task::Regress {
+        check_probabilities(&table, &targets)?;
+    }
     let all = encoding.dataset(&table)?;
     let (rest, test) = match (&args.test, args.test_fraction) {
         (Some(path), _) => {
@@ -243,6 +246,26 @@ fn check_output_folders(args: &TrainArgs) -> Result<()> {
         }
         if path.is_dir() {
             bail!("{}: is a folder; name a file", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// Binary cross-entropy on numeric targets needs each in `[0, 1]`: the
+/// first that is not, by file, line and column.
+fn check_probabilities(table: &mlp::data::csv::Table, targets: &[usize]) -> Result<()> {
+    for &j in targets {
+        if let mlp::data::csv::Column::Numeric(values) = &table.columns[j]
+            && let Some(row) = values.iter().position(|v| !(0.0..=1.0).contains(v))
+        {
+            bail!(
+                "{}:{}: column {:?}: {} is not a probability in [0, 1], \
+                 as --loss binary_cross_entropy needs",
+                table.source.display(),
+                table.lines[row],
+                table.names[j],
+                values[row]
+            );
         }
     }
     Ok(())

@@ -366,6 +366,11 @@ fn bad_input_gives_one_line_errors_and_leaves_outputs_untouched() {
     fails(&train(&["--patience", "2", "--val-fraction", "0"]), Some(&out), "--patience needs");
     fails(&train(&["--target", "y,0,y"]), Some(&out), "--target names column \"y\" twice");
     fails(&train(&["--hidden", "18446744073709551615"]), Some(&out), "more parameters than memory");
+    fails(
+        &train(&["--loss", "binary_cross_entropy"]),
+        Some(&out),
+        "data.csv:21: column \"y\": -0.02507",
+    );
     fails(&train(&["--val-fraction", "1"]), Some(&out), "--val-fraction must be in [0, 1), got 1");
     fails(&train(&["--val-fraction", "-0.1"]), Some(&out), "--val-fraction must be in [0, 1)");
     fails(

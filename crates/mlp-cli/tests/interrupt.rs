@@ -139,6 +139,11 @@ fn resume_refuses_changed_settings_and_other_files_by_name() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("m.safetensors: no mlp_checkpoint metadata"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // And the other way round: a checkpoint where a model is expected.
+    let out = mlp().arg("inspect").arg(&ckpt).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("run.ckpt: a training checkpoint, not a model file"), "{stderr}");
 }
 
 #[test]

@@ -37,7 +37,7 @@ use crate::train::{Divergence, EpochRecord, TrainConfig, TrainState, TrainStop};
 pub const CHECKPOINT_VERSION: u32 = 1;
 
 /// The metadata key of the JSON document.
-const KEY: &str = "mlp_checkpoint";
+pub(crate) const KEY: &str = "mlp_checkpoint";
 
 /// A state of either precision, as read from a file.
 #[derive(Clone, Debug, PartialEq)]

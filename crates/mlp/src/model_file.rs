@@ -441,7 +441,14 @@ pub fn load(path: &Path) -> Result<AnyModel> {
 pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<AnyModel> {
     let (_, metadata) = SafeTensors::read_metadata(bytes)
         .map_err(|e| bad(path, format!("not a safetensors file: {e}")))?;
-    let json = metadata.metadata().as_ref().and_then(|m| m.get("mlp")).ok_or_else(|| {
+    let meta = metadata.metadata().as_ref();
+    if meta.is_some_and(|m| m.contains_key(crate::checkpoint::KEY)) {
+        return Err(bad(
+            path,
+            "a training checkpoint, not a model file (resume it, or load the model the run wrote)",
+        ));
+    }
+    let json = meta.and_then(|m| m.get("mlp")).ok_or_else(|| {
         bad(path, "no mlp metadata (a PyTorch state_dict? give its activations to load it)")
     })?;
     let version: serde_json::Value = serde_json::from_str(json)
