@@ -42,6 +42,14 @@ pub enum Error {
         /// Why, in words.
         reason: String,
     },
+    /// An input value is not finite; `row` is the 0-based sample index.
+    #[error("input of sample {row}: {reason}")]
+    InvalidInput {
+        /// 0-based index of the sample.
+        row: usize,
+        /// Which column, and its value.
+        reason: String,
+    },
     /// The loss cannot be used with these targets or this network.
     #[error("loss {loss}: {reason}")]
     LossMismatch {

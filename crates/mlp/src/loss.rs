@@ -286,6 +286,14 @@ impl Loss {
         width: usize,
         targets: Targets<'_, F>,
     ) -> Result<F> {
+        if width == 0 || !outputs.len().is_multiple_of(width) {
+            let expected = width * (outputs.len() / width.max(1) + 1);
+            return Err(Error::ShapeMismatch {
+                what: "outputs (rows x width)",
+                expected,
+                got: outputs.len(),
+            });
+        }
         self.value_scaled(outputs, width, targets, self.scale(outputs.len() / width, width))
     }
 

@@ -204,21 +204,34 @@ impl ModelMeta {
         Ok(())
     }
 
-    /// Metadata for a bare network: numeric inputs `x0, x1, …`, targets
-    /// `y0, …`, regression, no scalers.
+    /// Metadata for a bare network: numeric inputs `x0, x1, …`, no scalers;
+    /// for a least-squares loss regression with targets `y0, …`, else
+    /// classification of one target `y` into classes `0, 1, …` (two for a
+    /// single output).
     pub fn bare<F: Float>(network: &Network, loss: Loss) -> Self {
+        let outputs = network.outputs();
+        let classify = !loss.is_least_squares();
+        let classes = if outputs == 1 { 2 } else { outputs };
         Self {
             format_version: FORMAT_VERSION,
             widths: network.widths().to_vec(),
             activations: network.activations().to_vec(),
             dtype: F::NAME.into(),
-            task: if loss.is_least_squares() { Task::Regress } else { Task::Classify },
+            task: if classify { Task::Classify } else { Task::Regress },
             loss,
             inputs: (0..network.inputs())
                 .map(|k| InputColumn::Numeric { name: format!("x{k}") })
                 .collect(),
-            targets: (0..network.outputs()).map(|k| format!("y{k}")).collect(),
-            class_labels: Vec::new(),
+            targets: if classify {
+                vec!["y".into()]
+            } else {
+                (0..outputs).map(|k| format!("y{k}")).collect()
+            },
+            class_labels: if classify {
+                (0..classes).map(|c| c.to_string()).collect()
+            } else {
+                Vec::new()
+            },
             input_scaler: None,
             target_scaler: None,
             training: None,
@@ -313,7 +326,7 @@ fn bad(path: &Path, reason: impl Into<String>) -> Error {
 /// The file's bytes for a model.
 ///
 /// # Errors
-/// [`Error::ModelFile`] if the metadata cannot be encoded.
+/// [`Error::ModelFile`] (naming `<memory>`) for a model that [`load`] would refuse.
 pub fn to_bytes(model: &AnyModel) -> Result<Vec<u8>> {
     match model {
         AnyModel::F32(m) => encode(m),
@@ -328,6 +341,16 @@ fn encode<F: FileFloat>(model: &Model<F>) -> Result<Vec<u8>> {
     meta.widths = net.widths().to_vec();
     meta.activations = net.activations().to_vec();
     meta.dtype = F::NAME.into();
+    // What `load` would refuse is not written.
+    let unfit = |reason: String| bad(Path::new("<memory>"), reason);
+    if model.params.network() != net {
+        return Err(unfit(format!(
+            "the parameters are for {}, the network is {}",
+            model.params.network().describe(),
+            net.describe()
+        )));
+    }
+    meta.validate().map_err(unfit)?;
     let json =
         serde_json::to_string(&meta).map_err(|e| bad(Path::new("<memory>"), e.to_string()))?;
     let mut tensors = Vec::new();
@@ -388,9 +411,15 @@ pub(crate) fn sorted_header(bytes: &[u8]) -> Vec<u8> {
 /// flushed to disk, then renamed over `path`. On error `path` is untouched.
 ///
 /// # Errors
-/// [`Error::Io`] naming the path.
+/// [`Error::Io`] naming the path; [`Error::ModelFile`] for a model that
+/// [`load`] would refuse (parameters of another network, metadata that
+/// does not fit it).
 pub fn save(path: &Path, model: &AnyModel) -> Result<()> {
-    write_atomic(path, &to_bytes(model)?)
+    let bytes = to_bytes(model).map_err(|e| match e {
+        Error::ModelFile { reason, .. } => Error::ModelFile { path: path.to_path_buf(), reason },
+        e => e,
+    })?;
+    write_atomic(path, &bytes)
 }
 
 /// Writes `bytes` to `path` atomically (see [`save`]).

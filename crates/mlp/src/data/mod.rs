@@ -46,8 +46,17 @@ impl<F: Float> Dataset<F> {
             });
         }
         let rows = inputs.len() / width;
+        if let TargetData::Values { values, width } = &targets
+            && (*width == 0 || !values.len().is_multiple_of(*width))
+        {
+            return Err(Error::ShapeMismatch {
+                what: "target values (a multiple of the target width)",
+                expected: width * (values.len() / (*width).max(1) + 1),
+                got: values.len(),
+            });
+        }
         let target_rows = match &targets {
-            TargetData::Values { values, width } => values.len() / (*width).max(1),
+            TargetData::Values { values, width } => values.len() / width,
             TargetData::Classes(c) => c.len(),
         };
         if target_rows != rows {
@@ -58,6 +67,22 @@ impl<F: Float> Dataset<F> {
             });
         }
         Ok(Self { inputs, width, targets })
+    }
+
+    /// Checks that every input is finite: a NaN would otherwise surface
+    /// as a divergence of the training.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the first input that is not finite.
+    pub fn check_inputs(&self) -> Result<()> {
+        // One pass without an early exit (it vectorises), then the place.
+        if self.inputs.iter().fold(false, |any, v| any | !v.is_finite()) {
+            let k = self.inputs.iter().position(|v| !v.is_finite()).unwrap_or_default();
+            let (row, column) = (k / self.width, k % self.width);
+            let reason = format!("column {column} is {}", self.inputs[k]);
+            return Err(Error::InvalidInput { row, reason });
+        }
+        Ok(())
     }
 
     /// A 64-bit FNV-1a hash of the shape and the bits of every input and

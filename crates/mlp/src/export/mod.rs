@@ -36,6 +36,12 @@ pub fn onnx(model: &AnyModel) -> Result<Vec<u8>> {
 
 /// A C99 source file for `model`: `int mlp_predict(const double *input,
 /// double *output)` (see the file's header), using only `<math.h>`.
+///
+/// # Panics
+/// If the model's parameters are for another network (a [`Model`] built
+/// by hand; [`crate::model_file::load`] never returns one).
+///
+/// [`Model`]: crate::model_file::Model
 pub fn c_source(model: &AnyModel) -> String {
     match model {
         AnyModel::F32(m) => source::to_source(m, source::Language::C),
@@ -46,6 +52,9 @@ pub fn c_source(model: &AnyModel) -> String {
 /// A Rust source file for `model`: `pub fn predict(&[f64; n_0], &mut [f64;
 /// n]) -> usize`, `no_std`-compatible (it declares the C math library's
 /// functions it needs instead of using `std`'s).
+///
+/// # Panics
+/// As [`c_source`].
 pub fn rust_source(model: &AnyModel) -> String {
     match model {
         AnyModel::F32(m) => source::to_source(m, source::Language::Rust),

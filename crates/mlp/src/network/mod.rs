@@ -91,6 +91,16 @@ impl Network {
                 activations.len()
             ));
         }
+        let unfinite = activations.iter().position(|a| match *a {
+            Activation::LeakyRelu { slope: p } | Activation::Elu { alpha: p } => !p.is_finite(),
+            _ => false,
+        });
+        if let Some(i) = unfinite {
+            return invalid(format!(
+                "activation {i} ({}) has a parameter that is not finite",
+                activations[i]
+            ));
+        }
         // The count of parameters, and their bytes in `f64`, must be
         // addressable: a width typed as 2^64 - 1 is an error, not a panic.
         let count = widths

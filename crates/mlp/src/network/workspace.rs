@@ -12,7 +12,8 @@ use crate::loss::{Loss, Targets};
 /// back-propagated `δ`. After it has seen its largest batch, forward,
 /// backward and Jacobian passes allocate nothing.
 ///
-/// A workspace belongs to one network; passing it a different one panics.
+/// A workspace belongs to one network; passing it one of other widths, or
+/// with the identity activation in other places, panics.
 #[derive(Clone, Debug)]
 pub struct Workspace<F> {
     widths: Vec<usize>,
@@ -147,7 +148,13 @@ impl<F: Float> Workspace<F> {
 
     #[track_caller]
     pub(super) fn check_network(&self, network: &Network) {
-        assert_eq!(self.widths, network.widths(), "workspace built for another network");
+        // The layout depends on the widths and on which activations are the
+        // identity (whose output is its input, with no buffer of its own).
+        let identity = network.activations().iter().map(|a| *a == Activation::Identity);
+        assert!(
+            self.widths == network.widths() && self.identity.iter().copied().eq(identity),
+            "workspace built for another network"
+        );
     }
 
     /// Prepares a pass over `batch` samples from layer `from` to `to`.

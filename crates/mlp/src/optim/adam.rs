@@ -68,7 +68,9 @@ impl<F: Float> Adam<F> {
         check((0.0..1.0).contains(&c.beta2), "adam.beta2", || {
             format!("must be in [0, 1), got {}", c.beta2)
         })?;
-        check(c.epsilon > 0.0, "adam.epsilon", || format!("must be positive, got {}", c.epsilon))?;
+        check(c.epsilon > 0.0 && c.epsilon.is_finite(), "adam.epsilon", || {
+            format!("must be positive and finite, got {}", c.epsilon)
+        })?;
         check(c.weight_decay >= 0.0 && c.weight_decay.is_finite(), "adam.weight_decay", || {
             format!("must be non-negative, got {}", c.weight_decay)
         })?;

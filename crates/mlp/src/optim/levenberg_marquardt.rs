@@ -56,6 +56,7 @@ impl<F: Float> LevenbergMarquardt<F> {
             format!("must be positive, got {mu}")
         })?;
         check(config.max_damping > mu, "lm.max_damping", || "must exceed initial_damping".into())?;
+        check(config.max_trials >= 1, "lm.max_trials", || "must be at least 1".into())?;
         let bytes = 2 * num_params * num_params * size_of::<F>();
         if bytes > config.max_memory {
             return Err(Error::InvalidConfig {

@@ -184,6 +184,10 @@ impl<'a, F: Float> NetworkObjective<'a, F> {
                 got: data.input_width(),
             });
         }
+        if data.rows() == 0 {
+            return Err(Error::ShapeMismatch { what: "rows of data", expected: 1, got: 0 });
+        }
+        data.check_inputs()?;
         loss.check_targets(data.targets(), data.rows(), net.outputs())?;
         Ok(Self {
             net,

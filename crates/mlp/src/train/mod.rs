@@ -226,11 +226,19 @@ impl TrainConfig {
                 })?;
             }
             Schedule::Cosine { min_rate } => {
-                check(min_rate >= 0.0, "schedule.min_rate", || {
-                    format!("must be non-negative, got {min_rate}")
+                check(min_rate >= 0.0 && min_rate.is_finite(), "schedule.min_rate", || {
+                    format!("must be non-negative and finite, got {min_rate}")
                 })?;
             }
             Schedule::Constant => {}
+        }
+        if let Some(t) = self.target_loss {
+            check(t.is_finite(), "target_loss", || format!("must be finite, got {t}"))?;
+        }
+        if let Some(g) = self.gradient_tolerance {
+            check(g >= 0.0 && g.is_finite(), "gradient_tolerance", || {
+                format!("must be non-negative and finite, got {g}")
+            })?;
         }
         if matches!(self.optimizer, OptimizerConfig::LevenbergMarquardt(_))
             && !self.loss.is_least_squares()
@@ -378,6 +386,11 @@ pub fn evaluate<F: Float>(
     data: &Dataset<F>,
     loss: Loss,
 ) -> Result<(f64, Metrics)> {
+    crate::optim::NetworkObjective::new(net, data, loss)?;
+    if params.len() != net.num_params() {
+        let (expected, got) = (net.num_params(), params.len());
+        return Err(Error::ShapeMismatch { what: "parameters", expected, got });
+    }
     evaluate_in(net, params, data, loss, None)
 }
 
@@ -429,6 +442,9 @@ pub fn split<F: Float>(
     fraction: f64,
     seed: u64,
 ) -> Result<(Dataset<F>, Dataset<F>)> {
+    check(fraction > 0.0 && fraction < 1.0, "validation", || {
+        format!("the fraction must be in (0, 1), got {fraction}")
+    })?;
     let mut rng = Rng::new(seed);
     let mut validation = Vec::new();
     let mut train = Vec::new();

@@ -27,6 +27,8 @@ mod hostile;
 mod init;
 /// Jacobians: (10) `2 Jᵀ r = ∇S`, (18) layer by layer, (20), input Jacobian.
 mod jacobian;
+/// Plausible mistakes through the public API: typed errors, never silent.
+mod misuse;
 /// The model file: round trips, PyTorch names, atomic writes, bad files.
 mod model_file;
 /// Every solver on XOR, the sine fit and Rosenbrock; GD never increases S; threads.
