@@ -2,7 +2,9 @@
 
 use super::Network;
 use crate::activation::{Activation, Apply};
+use crate::data::scaling::Scaler;
 use crate::float::Float;
+use crate::model_file::Model;
 use crate::simd::{FusedKernel, madd, vectorised_fused};
 
 /// Layers at least this wide are stored transposed and computed as a sum of
@@ -45,6 +47,9 @@ pub struct Predictor<F> {
     values: [Vec<F>; 2],
     /// `Φ(x)` of the current layer.
     activated: Vec<F>,
+    /// A model file's scalers, applied around the network by [`Predictor::for_model`].
+    input_scaler: Option<Scaler>,
+    target_scaler: Option<Scaler>,
 }
 
 #[derive(Clone, Debug)]
@@ -100,7 +105,34 @@ impl<F: Float> Predictor<F> {
             layers,
             values: [vec![F::zero(); widest], vec![F::zero(); widest]],
             activated: vec![F::zero(); widest],
+            input_scaler: None,
+            target_scaler: None,
         }
+    }
+
+    /// A predictor for a model that was trained on scaled data (as `mlp
+    /// train` does): it takes inputs in the data's own units and returns
+    /// regression outputs in the targets' units, scaling in `f64` as
+    /// [`crate::prediction::predict`] does; a classifier's outputs stay its
+    /// logits. [`Predictor::new`] on the same network and parameters takes
+    /// and returns scaled values.
+    ///
+    /// # Panics
+    /// If the model's parameters are for another network, or its scalers
+    /// have other widths (a [`Model`] built by hand;
+    /// [`crate::model_file::load`] never returns one).
+    #[track_caller]
+    pub fn for_model(model: &Model<F>) -> Self {
+        let (net, meta) = (&model.network, &model.meta);
+        let fits = |s: &Option<Scaler>, width| s.as_ref().is_none_or(|s| s.width() == width);
+        assert!(
+            fits(&meta.input_scaler, net.inputs()) && fits(&meta.target_scaler, net.outputs()),
+            "Predictor::for_model: the model's scalers do not fit its network"
+        );
+        let mut predictor = Self::new(net, model.params.as_slice());
+        predictor.input_scaler = model.meta.input_scaler.clone();
+        predictor.target_scaler = model.meta.target_scaler.clone();
+        predictor
     }
 
     /// The outputs `x^L` for one sample `input` (`[n_0]`); returns `[n_L]`.
@@ -111,12 +143,25 @@ impl<F: Float> Predictor<F> {
     pub fn predict(&mut self, input: &[F]) -> &[F] {
         let first = self.layers.first().map_or(0, |l| l.inputs);
         assert_eq!(input.len(), first, "Predictor::predict takes one sample of {first} inputs");
-        self.values[0][..input.len()].copy_from_slice(input);
+        match &self.input_scaler {
+            Some(s) => {
+                let scaled = input.iter().zip(&s.offset).zip(&s.spread);
+                for (x, ((v, o), d)) in self.values[0].iter_mut().zip(scaled) {
+                    *x = F::cast((v.as_f64() - o) / d);
+                }
+            }
+            None => self.values[0][..input.len()].copy_from_slice(input),
+        }
         let [x, y] = &mut self.values;
         vectorised_fused(Forward { layers: &self.layers, x, y, a: &mut self.activated });
         let last = self.layers.last().map_or(0, |l| l.outputs);
-        let which = self.layers.len() % 2;
-        &self.values[which][..last]
+        let output = &mut self.values[self.layers.len() % 2][..last];
+        if let Some(s) = &self.target_scaler {
+            for ((v, o), d) in output.iter_mut().zip(&s.offset).zip(&s.spread) {
+                *v = F::cast(v.as_f64() * d + o);
+            }
+        }
+        output
     }
 }
 

@@ -68,3 +68,29 @@ fn predictor_equals_forward_on_large_networks() {
     check_large::<f64>();
     check_large::<f32>();
 }
+
+/// A model trained on scaled data, as `mlp train` writes it: `for_model`
+/// takes and returns original units, as `prediction::predict` does.
+#[test]
+fn a_predictor_for_a_model_applies_its_scalers() {
+    use mlp::data::scaling::{ScaleKind, Scaler};
+    use mlp::model_file::{Model, ModelMeta};
+    use mlp::prediction::{Prediction, predict};
+    let network = Network::with_hidden_activation(&[3, 16, 2], Activation::Tanh).unwrap();
+    let params = Params::<f64>::init(&network, Init::XavierUniform, 5).unwrap();
+    let rows: Vec<f64> = (0..30).map(|k| f64::from(k) * 3.7 - 40.0).collect();
+    let targets: Vec<f64> = (0..20).map(|k| 1e4 + f64::from(k * k)).collect();
+    let mut meta = ModelMeta::bare::<f64>(&network, mlp::Loss::MeanSquared);
+    meta.input_scaler = Scaler::fit(ScaleKind::Standard, &rows, 3).unwrap();
+    meta.target_scaler = Scaler::fit(ScaleKind::MinMax, &targets, 2).unwrap();
+    let model = Model { network: network.clone(), params: params.clone(), meta };
+    let (mut scaled, mut plain) = (Predictor::for_model(&model), Predictor::new(&network, &params));
+    let Prediction::Values(expected) = predict(&model, &rows) else { panic!("a regression") };
+    for (x, want) in rows.chunks(3).zip(expected.chunks(2)) {
+        let got = scaled.predict(x);
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "{g} against {w}");
+        }
+        assert!(plain.predict(x).iter().all(|v| v.abs() < 10.0), "scaled units, near 0");
+    }
+}
