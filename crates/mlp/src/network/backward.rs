@@ -92,6 +92,10 @@ impl Network {
         grad: &mut [F],
         input_grad: Option<&mut [F]>,
     ) {
+        let full = Traced::Layers { from: 0, to: self.depth() };
+        // Checked here too, so that a backward before any forward says so
+        // rather than that the output gradient has the wrong length.
+        assert!(ws.traced() == full, "backward needs a full forward pass first");
         let len = ws.batch() * self.outputs();
         assert_eq!(output_grad.len(), len, "output gradient length");
         ws.delta[0][..len].copy_from_slice(output_grad);

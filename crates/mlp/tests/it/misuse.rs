@@ -141,3 +141,12 @@ fn what_save_writes_load_reads_and_what_load_would_refuse_is_not_written() {
     assert!(err.to_string().contains("m.safetensors: the parameters are for 2-4-1"), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
+
+#[test]
+#[should_panic(expected = "backward needs a full forward pass first")]
+fn backward_before_any_forward_says_so() {
+    let net = Network::with_hidden_activation(&[2, 3, 1], Activation::Tanh).unwrap();
+    let p = Params::<f64>::init(&net, Init::XavierUniform, 1).unwrap();
+    let mut grad = vec![0.0; net.num_params()];
+    net.backward(p.as_slice(), &mut Workspace::new(&net, 1), &[1.0], &mut grad, None);
+}
