@@ -70,7 +70,9 @@ impl Network {
     ///
     /// # Errors
     /// [`Error::InvalidNetwork`] if there are fewer than two widths, a width
-    /// is 0, or the number of activations is not the number of layers.
+    /// is 0, the number of activations is not the number of layers, an
+    /// activation's parameter is not finite, or the parameters would not
+    /// fit in the address space.
     pub fn new(widths: &[usize], activations: &[Activation]) -> Result<Self> {
         let invalid = |reason: String| Err(Error::InvalidNetwork { reason });
         if widths.len() < 2 {
