@@ -140,12 +140,28 @@ pub fn regression<F: Float>(predictions: &[F], targets: &[F], width: usize) -> R
         ) -> impl Iterator<Item = f64> + '_ {
             (0..rows).map(move |i| v[i * width + j].as_f64())
         }
-        let column = |v| column(v, rows, width, j);
-        let mean = column(targets).sum::<f64>() / rows.max(1) as f64;
-        let ss_tot: f64 = column(targets).map(|t| (t - mean).powi(2)).sum();
-        let ss_res: f64 =
-            column(predictions).zip(column(targets)).map(|(p, t)| (p - t).powi(2)).sum();
-        rmse_sum += (ss_res / rows.max(1) as f64).sqrt();
+        let sums = |unit: f64| {
+            let column = |v| column(v, rows, width, j).map(move |x| x / unit);
+            let mean = column(targets).sum::<f64>() / rows.max(1) as f64;
+            let ss_tot: f64 = column(targets).map(|t| (t - mean).powi(2)).sum();
+            let ss_res: f64 =
+                column(predictions).zip(column(targets)).map(|(p, t)| (p - t).powi(2)).sum();
+            (ss_tot, ss_res)
+        };
+        // Values near 1e160 have squares that overflow: then the sums are
+        // taken in units of a power of two (exact), which cancels in r².
+        let mut unit = 1.0;
+        let (mut ss_tot, mut ss_res) = sums(unit);
+        if !(ss_tot.is_finite() && ss_res.is_finite()) {
+            let big = column(targets, rows, width, j)
+                .chain(column(predictions, rows, width, j))
+                .fold(0.0f64, |m, v| m.max(v.abs()));
+            if big.is_finite() {
+                unit = 2f64.powi(big.log2().floor() as i32);
+                (ss_tot, ss_res) = sums(unit);
+            }
+        }
+        rmse_sum += unit * (ss_res / rows.max(1) as f64).sqrt();
         r2_sum += if ss_tot > 0.0 {
             1.0 - ss_res / ss_tot
         } else if ss_res == 0.0 {
@@ -228,6 +244,12 @@ mod tests {
         assert_eq!(m.mae, 1.0);
         // SS_tot = 2.25 + 0.25 + 0.25 + 2.25 = 5, SS_res = 6.
         assert!((m.r2 - (1.0 - 6.0 / 5.0)).abs() < 1e-15);
+        // The same times 2^520, whose squares overflow: the same r², the
+        // RMSE scaled exactly; the MSE itself is past the largest float.
+        let big = |v: [f64; 4]| v.map(|x| x * 2f64.powi(520));
+        let h = regression(&big([2.0, 1.0, 3.0, 6.0]), &big([1.0, 2.0, 3.0, 4.0]), 1);
+        assert_eq!((h.r2, h.rmse, h.mae), (m.r2, m.rmse * 2f64.powi(520), m.mae * 2f64.powi(520)));
+        assert_eq!(h.mse, f64::INFINITY);
     }
 
     #[test]
