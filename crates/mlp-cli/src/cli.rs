@@ -120,7 +120,8 @@ pub enum ReductionArg {
 /// What a non-finite loss or gradient does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OnDivergenceArg {
-    /// Stop, keeping the parameters from the start of the epoch.
+    /// Stop and fail, writing the parameters from the start of the epoch
+    /// beside `--out` (`model.diverged.safetensors`), which is left alone.
     Stop,
     /// Restore the epoch's start, halve the learning rate and try again.
     Backoff,
@@ -202,7 +203,9 @@ pub struct TrainArgs {
     /// Where to write the model.
     #[arg(long, default_value = "model.safetensors")]
     pub out: PathBuf,
-    /// Write the history (epoch, losses, metrics, seconds) as CSV.
+    /// Write the history (epoch, losses, metrics, learning rate, seconds) as
+    /// CSV; the wall-clock seconds are all that differs between two runs
+    /// with the same seed.
     #[arg(long)]
     pub history: Option<PathBuf>,
     /// Draw the loss curves as SVG.
@@ -222,8 +225,10 @@ pub struct TrainArgs {
     /// stopped.
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    /// On a non-finite loss or gradient: stop, keeping the last finite
-    /// parameters, or back off (restore them, halve the learning rate, retry).
+    /// On a non-finite loss or gradient: stop and fail, writing the last
+    /// finite parameters beside `--out` (`model.diverged.safetensors`; `--out`
+    /// is left as it was), or back off (restore them, halve the learning rate,
+    /// retry).
     #[arg(long, value_enum, default_value_t = OnDivergenceArg::Stop)]
     pub on_divergence: OnDivergenceArg,
     /// The most back-offs in a run before stopping.
