@@ -33,7 +33,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Make a model with fresh parameters.
     Init(InitArgs),
-    /// Write the gradient of the loss, summed over the rows, at a model's parameters.
+    /// Write the gradient of the loss at a model's parameters (the sum over
+    /// the rows for sse; the mean for mse and the cross-entropies).
     Gradient(GradientArgs),
     /// Check back-propagation against central finite differences.
     Gradcheck(GradcheckArgs),

@@ -150,10 +150,11 @@ fn jacobian_csv<F: Float>(m: &Model<F>, meta: &mlp::model_file::ModelMeta, x: &[
     m.network.input_jacobian(&m.params, &xf, &mut ws, &mut jac);
     let input_names: Vec<String> =
         meta.inputs.iter().flat_map(model_file::InputColumn::input_names).collect();
-    let output_names: Vec<String> = if meta.class_labels.is_empty() {
-        meta.targets.clone()
-    } else {
-        meta.class_labels.iter().map(|c| format!("logit_{c}")).collect()
+    let output_names: Vec<String> = match &meta.class_labels[..] {
+        [] => meta.targets.clone(),
+        // One sigmoid output: its logit is that of the second label.
+        [_, positive] if nl == 1 => vec![format!("logit_{positive}")],
+        labels => labels.iter().map(|c| format!("logit_{c}")).collect(),
     };
     let mut header = Vec::new();
     for o in &output_names {

@@ -100,6 +100,11 @@ pub fn loss_svg(history: &[EpochRecord]) -> String {
             r#"<polyline id="{name}" fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"#,
             coords.join(" ")
         );
+        // A line of one point draws nothing: mark it.
+        if let [only] = &coords[..] {
+            let (cx, cy) = only.split_once(',').unwrap_or_default();
+            let _ = writeln!(s, r#"<circle cx="{cx}" cy="{cy}" r="3" fill="{colour}"/>"#);
+        }
         let _ = writeln!(
             s,
             r#"<text x="{}" y="{y}" font-size="13" fill="{colour}" font-family="sans-serif">{name} loss</text>"#,

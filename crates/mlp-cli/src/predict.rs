@@ -68,7 +68,21 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         AnyModel::F64(m) => crate::train::metrics(m, &data)?,
     };
     let text = if args.json {
-        let value = serde_json::json!({ "rows": data.rows(), "loss": loss, "metrics": metrics });
+        // What the numbers are of: the loss in the units the network was
+        // trained in (scaled targets), the metrics in the data's own; the
+        // confusion matrix's rows are the true classes, its columns the
+        // predicted ones, both in the order of `class_labels`.
+        let mut value = serde_json::json!({
+            "rows": data.rows(),
+            "loss": loss,
+            "loss_units": if meta.target_scaler.is_some() { "scaled targets" } else { "targets" },
+            "targets": meta.targets,
+            "metrics": metrics,
+        });
+        if !meta.class_labels.is_empty() {
+            value["class_labels"] = serde_json::json!(meta.class_labels);
+            value["confusion_layout"] = "counts[true * classes + predicted]".into();
+        }
         format!("{}\n", serde_json::to_string_pretty(&value)?)
     } else {
         table_text(data.rows(), loss, &metrics, &meta.class_labels)

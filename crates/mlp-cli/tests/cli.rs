@@ -227,6 +227,8 @@ fn classification_predicts_labels_with_probabilities_and_eval_reports_json() {
         serde_json::from_str(&stdout(mlp().arg("eval").arg(&model).arg(&data).arg("--json")))
             .unwrap();
     assert_eq!(json["rows"], 40);
+    assert_eq!(json["class_labels"], serde_json::json!(["big", "small"]), "{json}");
+    assert_eq!(json["targets"], serde_json::json!(["kind"]), "{json}");
     assert!(json["metrics"]["classification"]["accuracy"].as_f64().unwrap() > 0.8, "{json}");
     let table = stdout(mlp().arg("eval").arg(&model).arg(&data));
     assert!(table.contains("confusion") && table.contains("accuracy"));
@@ -639,6 +641,24 @@ fn review_fixes_hold() {
     );
     let out = stdout(mlp().arg("predict").arg(&model).arg(&data));
     assert!(out.starts_with("label,p_big,p_small\n"), "{out}");
+    // Its one logit is that of the second label; the Jacobian's header has
+    // as many fields as its rows.
+    let jac = stdout(mlp().arg("jacobian").arg(&model).arg(&data));
+    let mut lines = jac.lines().map(|l| l.split(',').count());
+    assert_eq!(lines.next(), lines.next(), "{jac}");
+    assert!(jac.starts_with("dlogit_small/da,"), "{jac}");
+    // A one-epoch run's plot marks its single points.
+    let plot = d.join("one.svg");
+    stdout(
+        mlp()
+            .args(["train", &g, "--target", "y", "--epochs", "1", "-q", "--plot"])
+            .arg(&plot)
+            .arg("--out")
+            .arg(d.join("one.safetensors")),
+    );
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    assert_eq!(doc.descendants().filter(|n| n.tag_name().name() == "circle").count(), 2, "{svg}");
     // A trained model never guesses columns by position.
     let renamed = write(&d.join("renamed.csv"), "A,B,Colour\n1,2,red\n");
     fails(

@@ -323,6 +323,18 @@ fn bad(path: &Path, reason: impl Into<String>) -> Error {
     Error::ModelFile { path: path.to_path_buf(), reason: reason.into() }
 }
 
+/// Bytes that safetensors refuses; `torch.save`'s zip archives (`PK`) said so.
+fn not_safetensors(path: &Path, bytes: &[u8], e: &impl std::fmt::Display) -> Error {
+    if bytes.starts_with(b"PK\x03\x04") {
+        return bad(
+            path,
+            "a zip archive (a torch.save file?), not safetensors: save the state_dict with \
+             safetensors.torch.save_file",
+        );
+    }
+    bad(path, format!("not a safetensors file: {e}"))
+}
+
 /// The file's bytes for a model.
 ///
 /// # Errors
@@ -468,8 +480,8 @@ pub fn load(path: &Path) -> Result<AnyModel> {
 /// # Errors
 /// As [`load`].
 pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<AnyModel> {
-    let (_, metadata) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| bad(path, format!("not a safetensors file: {e}")))?;
+    let (_, metadata) =
+        SafeTensors::read_metadata(bytes).map_err(|e| not_safetensors(path, bytes, &e))?;
     let meta = metadata.metadata().as_ref();
     if meta.is_some_and(|m| m.contains_key(crate::checkpoint::KEY)) {
         return Err(bad(
@@ -514,8 +526,8 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<AnyModel> {
 pub fn load_state_dict(path: &Path, activations: &[Activation], loss: Loss) -> Result<AnyModel> {
     let bytes =
         std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    let tensors = SafeTensors::deserialize(&bytes)
-        .map_err(|e| bad(path, format!("not a safetensors file: {e}")))?;
+    let tensors =
+        SafeTensors::deserialize(&bytes).map_err(|e| not_safetensors(path, &bytes, &e))?;
     let names = tensor_map(&tensors);
     let mut widths = Vec::new();
     for (i, linear) in linear_indices(activations).into_iter().enumerate() {

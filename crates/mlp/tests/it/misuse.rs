@@ -140,6 +140,15 @@ fn what_save_writes_load_reads_and_what_load_would_refuse_is_not_written() {
     let err = model_file::save(&path, &AnyModel::F64(Model { network, params, meta })).unwrap_err();
     assert!(err.to_string().contains("m.safetensors: the parameters are for 2-4-1"), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
+    // A torch.save file (a zip archive) is named as one.
+    let zip = dir.join("model.pt");
+    std::fs::write(&zip, b"PK\x03\x04archive/data.pkl...").unwrap();
+    for err in [
+        model_file::load(&zip).unwrap_err(),
+        model_file::load_state_dict(&zip, &[Activation::Identity], Loss::MeanSquared).unwrap_err(),
+    ] {
+        assert!(err.to_string().contains("a zip archive (a torch.save file?)"), "{err}");
+    }
 }
 
 #[test]
