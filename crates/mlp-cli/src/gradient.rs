@@ -56,7 +56,7 @@ pub fn write_gradient(args: &GradientArgs) -> Result<()> {
             AnyModel::F64(with_params(m, g)?)
         }
     };
-    model_file::save(&args.out, &out)?;
+    model_file::save_gradient(&args.out, &out)?;
     Ok(())
 }
 

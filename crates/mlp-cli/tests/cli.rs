@@ -263,7 +263,7 @@ fn init_gradient_gradcheck_and_jacobian_run_on_a_fresh_model() {
             .arg("--out")
             .arg(&grad),
     );
-    let AnyModel::F64(g) = mlp::model_file::load(&grad).unwrap() else { panic!("f64") };
+    let AnyModel::F64(g) = mlp::model_file::load_gradient(&grad).unwrap() else { panic!("f64") };
     assert_eq!(g.params.len(), 17);
     // Above the threshold, gradcheck prints its table and exits with status 1.
     let strict = mlp()
@@ -563,6 +563,10 @@ fn mlp_gradient_agrees_with_pytorch_autograd_to_1e_10() {
             .arg("--out")
             .arg(&grad),
     );
+    // The file is marked: it is not taken for a model.
+    let inspect = mlp().arg("inspect").arg(&grad).output().unwrap();
+    let stderr = String::from_utf8_lossy(&inspect.stderr);
+    assert!(stderr.contains("a gradient written by mlp gradient, not a model"), "{stderr}");
     let ours = std::fs::read(&grad).unwrap();
     let theirs = std::fs::read(interop("torch_gradient.safetensors")).unwrap();
     let (ours, theirs) = (

@@ -341,12 +341,33 @@ fn not_safetensors(path: &Path, bytes: &[u8], e: &impl std::fmt::Display) -> Err
 /// [`Error::ModelFile`] (naming `<memory>`) for a model that [`load`] would refuse.
 pub fn to_bytes(model: &AnyModel) -> Result<Vec<u8>> {
     match model {
-        AnyModel::F32(m) => encode(m),
-        AnyModel::F64(m) => encode(m),
+        AnyModel::F32(m) => encode(m, false),
+        AnyModel::F64(m) => encode(m, false),
     }
 }
 
-fn encode<F: FileFloat>(model: &Model<F>) -> Result<Vec<u8>> {
+/// The metadata key that marks a file of `dS/dV` in a model's layout.
+pub const GRADIENT_KEY: &str = "mlp_gradient";
+
+/// Writes `gradient`, a model whose parameters are `dS/dV`, as [`save`]
+/// would, marked with [`GRADIENT_KEY`] so that [`load`] refuses it as a
+/// model; its tensors keep the model's names, for PyTorch.
+///
+/// # Errors
+/// As [`save`].
+pub fn save_gradient(path: &Path, gradient: &AnyModel) -> Result<()> {
+    let bytes = match gradient {
+        AnyModel::F32(m) => encode(m, true),
+        AnyModel::F64(m) => encode(m, true),
+    }
+    .map_err(|e| match e {
+        Error::ModelFile { reason, .. } => Error::ModelFile { path: path.to_path_buf(), reason },
+        e => e,
+    })?;
+    write_atomic(path, &bytes)
+}
+
+fn encode<F: FileFloat>(model: &Model<F>, gradient: bool) -> Result<Vec<u8>> {
     let net = &model.network;
     let mut meta = model.meta.clone();
     meta.format_version = FORMAT_VERSION;
@@ -380,7 +401,11 @@ fn encode<F: FileFloat>(model: &Model<F>) -> Result<Vec<u8>> {
         let view = TensorView::new(F::DTYPE, shape.clone(), data).expect("shape matches data");
         tensors.push((name.clone(), view));
     }
-    let info = HashMap::from([("format".to_string(), "pt".to_string()), ("mlp".to_string(), json)]);
+    let mut info =
+        HashMap::from([("format".to_string(), "pt".to_string()), ("mlp".to_string(), json)]);
+    if gradient {
+        info.insert(GRADIENT_KEY.into(), "the gradient dS/dV, in the layout of the model".into());
+    }
     let bytes = safetensors::serialize(tensors, Some(info))
         .map_err(|e| bad(Path::new("<memory>"), e.to_string()))?;
     Ok(sorted_header(&bytes))
@@ -480,9 +505,29 @@ pub fn load(path: &Path) -> Result<AnyModel> {
 /// # Errors
 /// As [`load`].
 pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<AnyModel> {
+    parse(path, bytes, false)
+}
+
+/// Reads a file written by [`save_gradient`]: `dS/dV` as the parameters of
+/// the model it was taken at.
+///
+/// # Errors
+/// As [`load`], and [`Error::ModelFile`] for a file that is not a gradient.
+pub fn load_gradient(path: &Path) -> Result<AnyModel> {
+    let bytes =
+        std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    parse(path, &bytes, true)
+}
+
+fn parse(path: &Path, bytes: &[u8], gradient: bool) -> Result<AnyModel> {
     let (_, metadata) =
         SafeTensors::read_metadata(bytes).map_err(|e| not_safetensors(path, bytes, &e))?;
     let meta = metadata.metadata().as_ref();
+    match (gradient, meta.is_some_and(|m| m.contains_key(GRADIENT_KEY))) {
+        (false, true) => return Err(bad(path, "a gradient written by mlp gradient, not a model")),
+        (true, false) => return Err(bad(path, "not a gradient written by mlp gradient")),
+        _ => {}
+    }
     if meta.is_some_and(|m| m.contains_key(crate::checkpoint::KEY)) {
         return Err(bad(
             path,
