@@ -340,10 +340,23 @@ fn not_safetensors(path: &Path, bytes: &[u8], e: &impl std::fmt::Display) -> Err
 /// # Errors
 /// [`Error::ModelFile`] (naming `<memory>`) for a model that [`load`] would refuse.
 pub fn to_bytes(model: &AnyModel) -> Result<Vec<u8>> {
+    encode_any(model, false)
+}
+
+fn encode_any(model: &AnyModel, gradient: bool) -> Result<Vec<u8>> {
     match model {
-        AnyModel::F32(m) => encode(m, false),
-        AnyModel::F64(m) => encode(m, false),
+        AnyModel::F32(m) => encode(m, gradient),
+        AnyModel::F64(m) => encode(m, gradient),
     }
+}
+
+/// Encodes and writes atomically; encoding errors name `path`.
+fn write_model(path: &Path, model: &AnyModel, gradient: bool) -> Result<()> {
+    let bytes = encode_any(model, gradient).map_err(|e| match e {
+        Error::ModelFile { reason, .. } => Error::ModelFile { path: path.to_path_buf(), reason },
+        e => e,
+    })?;
+    write_atomic(path, &bytes)
 }
 
 /// The metadata key that marks a file of `dS/dV` in a model's layout.
@@ -356,15 +369,7 @@ pub const GRADIENT_KEY: &str = "mlp_gradient";
 /// # Errors
 /// As [`save`].
 pub fn save_gradient(path: &Path, gradient: &AnyModel) -> Result<()> {
-    let bytes = match gradient {
-        AnyModel::F32(m) => encode(m, true),
-        AnyModel::F64(m) => encode(m, true),
-    }
-    .map_err(|e| match e {
-        Error::ModelFile { reason, .. } => Error::ModelFile { path: path.to_path_buf(), reason },
-        e => e,
-    })?;
-    write_atomic(path, &bytes)
+    write_model(path, gradient, true)
 }
 
 fn encode<F: FileFloat>(model: &Model<F>, gradient: bool) -> Result<Vec<u8>> {
@@ -452,11 +457,7 @@ pub(crate) fn sorted_header(bytes: &[u8]) -> Vec<u8> {
 /// [`load`] would refuse (parameters of another network, metadata that
 /// does not fit it).
 pub fn save(path: &Path, model: &AnyModel) -> Result<()> {
-    let bytes = to_bytes(model).map_err(|e| match e {
-        Error::ModelFile { reason, .. } => Error::ModelFile { path: path.to_path_buf(), reason },
-        e => e,
-    })?;
-    write_atomic(path, &bytes)
+    write_model(path, model, false)
 }
 
 /// Writes `bytes` to `path` atomically (see [`save`]).
@@ -495,8 +496,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// valid model file (corrupt, truncated, no `mlp` metadata, tensors that do
 /// not fit the metadata); [`Error::ModelVersion`] if it is newer than this build.
 pub fn load(path: &Path) -> Result<AnyModel> {
-    let bytes =
-        std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let bytes = read(path)?;
     from_bytes(path, &bytes)
 }
 
@@ -508,15 +508,18 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<AnyModel> {
     parse(path, bytes, false)
 }
 
+/// A file's bytes; an I/O error names the path.
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })
+}
+
 /// Reads a file written by [`save_gradient`]: `dS/dV` as the parameters of
 /// the model it was taken at.
 ///
 /// # Errors
 /// As [`load`], and [`Error::ModelFile`] for a file that is not a gradient.
 pub fn load_gradient(path: &Path) -> Result<AnyModel> {
-    let bytes =
-        std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    parse(path, &bytes, true)
+    parse(path, &read(path)?, true)
 }
 
 fn parse(path: &Path, bytes: &[u8], gradient: bool) -> Result<AnyModel> {
@@ -569,8 +572,7 @@ fn parse(path: &Path, bytes: &[u8], gradient: bool) -> Result<AnyModel> {
 /// As [`load`], and [`Error::ModelFile`] if the keys are not those of such
 /// a `Sequential` with these activations.
 pub fn load_state_dict(path: &Path, activations: &[Activation], loss: Loss) -> Result<AnyModel> {
-    let bytes =
-        std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let bytes = read(path)?;
     let tensors =
         SafeTensors::deserialize(&bytes).map_err(|e| not_safetensors(path, &bytes, &e))?;
     let names = tensor_map(&tensors);
